@@ -1,0 +1,46 @@
+# Every target sets up what it needs, so `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_HOME ?= $(CURDIR)/.demo-home
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: run test bench lint fuzz soak demo-build venv clean package package-test
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Demo plugins that need a build step (AssemblyScript -> .wasm) are built here.
+demo-build: venv
+	$(MAKE) -C plugins_demo all
+
+run: demo-build
+	$(PY) -m aleph_gui.demo_home $(DEMO_HOME)
+	QT_QPA_PLATFORM= $(VENV)/bin/aleph-gui --home $(DEMO_HOME)
+
+test: demo-build
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check aleph_gui tests
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy aleph_gui/core
+
+bench: demo-build
+	$(PY) tests/benchmarks/run_all.py
+
+fuzz: demo-build
+	$(PY) -m pytest -q -m soak tests/fuzz
+
+soak: demo-build
+	$(PY) tests/soak/soak.py
+
+clean:
+	rm -rf $(VENV) .demo-home build dist
+	$(MAKE) -C plugins_demo clean

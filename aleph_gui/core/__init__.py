@@ -1,0 +1,1 @@
+"""Headless core: asyncio only, never imports Qt (enforced by import-linter)."""

@@ -1,0 +1,1 @@
+"""Runtimes that execute plugin code: WASM (Extism), Node.js processes, shell command hooks."""

@@ -1,0 +1,206 @@
+"""All persistent state in one SQLite file (`$ALEPH_HOME/state.db`, WAL).
+
+Enabled flags, grants (the exact scope approved, its hash and time), per-plugin config,
+per-plugin key/value data for the `kv` host API, and the bounded hook audit log.
+The CLI and the GUI may have it open at once: WAL plus a busy timeout serialise writers.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aleph_gui.core.scope import Scope
+
+SCHEMA_VERSION = 1
+AUDIT_LIMIT = 50_000  # rows kept in the hook audit log; the oldest are dropped
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS plugins (
+    id TEXT PRIMARY KEY,
+    enabled INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grants (
+    id TEXT PRIMARY KEY,
+    scope TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    granted_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS config (
+    id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (id, key)
+);
+CREATE TABLE IF NOT EXISTS kv (
+    id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (id, key)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    event TEXT NOT NULL,
+    plugin TEXT NOT NULL,
+    handler TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    duration_us INTEGER NOT NULL,
+    error TEXT,
+    modified_keys TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class Grant:
+    plugin_id: str
+    scope: Scope
+    digest: str
+    granted_at: float
+
+
+class StateDB:
+    """Thread-safe wrapper around one SQLite connection."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False,
+                                     isolation_level=None)
+        self._conn.execute("PRAGMA busy_timeout = 30000")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock, self._tx():
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path} was written by a newer version (schema {version})")
+            if version < 1:
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        self._conn.execute(stmt)
+                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- enabled flags -------------------------------------------------------------
+    def enabled(self, plugin_id: str) -> bool | None:
+        """The saved flag, or None when the user never toggled the plugin."""
+        with self._lock:
+            row = self._conn.execute("SELECT enabled FROM plugins WHERE id=?", (plugin_id,)).fetchone()
+        return None if row is None else bool(row[0])
+
+    def set_enabled(self, plugin_id: str, enabled: bool) -> None:
+        with self._lock, self._tx():
+            self._conn.execute("INSERT INTO plugins(id, enabled) VALUES(?, ?) "
+                               "ON CONFLICT(id) DO UPDATE SET enabled=excluded.enabled",
+                               (plugin_id, int(enabled)))
+
+    # -- grants ----------------------------------------------------------------------
+    def grant(self, plugin_id: str) -> Grant | None:
+        with self._lock:
+            row = self._conn.execute("SELECT scope, digest, granted_at FROM grants WHERE id=?",
+                                     (plugin_id,)).fetchone()
+        if row is None:
+            return None
+        return Grant(plugin_id, Scope.model_validate_json(row[0]), row[1], row[2])
+
+    def set_grant(self, plugin_id: str, scope: Scope) -> Grant:
+        grant = Grant(plugin_id, scope, scope.digest(), time.time())
+        with self._lock, self._tx():
+            self._conn.execute("INSERT OR REPLACE INTO grants(id, scope, digest, granted_at) "
+                               "VALUES(?, ?, ?, ?)",
+                               (plugin_id, scope.model_dump_json(), grant.digest, grant.granted_at))
+        return grant
+
+    def revoke(self, plugin_id: str) -> bool:
+        with self._lock, self._tx():
+            cur = self._conn.execute("DELETE FROM grants WHERE id=?", (plugin_id,))
+        return cur.rowcount > 0
+
+    # -- config ----------------------------------------------------------------------
+    def config(self, plugin_id: str) -> dict[str, Any]:
+        with self._lock:
+            rows = self._conn.execute("SELECT key, value FROM config WHERE id=?", (plugin_id,)).fetchall()
+        return {k: json.loads(v) for k, v in rows}
+
+    def set_config(self, plugin_id: str, key: str, value: Any) -> None:
+        with self._lock, self._tx():
+            self._conn.execute("INSERT OR REPLACE INTO config(id, key, value) VALUES(?, ?, ?)",
+                               (plugin_id, key, json.dumps(value)))
+
+    # -- per-plugin key/value (host API `kv`) ------------------------------------------
+    def kv_get(self, plugin_id: str, key: str) -> bytes | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM kv WHERE id=? AND key=?", (plugin_id, key)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def kv_set(self, plugin_id: str, key: str, value: bytes) -> None:
+        with self._lock, self._tx():
+            self._conn.execute("INSERT OR REPLACE INTO kv(id, key, value) VALUES(?, ?, ?)",
+                               (plugin_id, key, value))
+
+    # -- forgetting a plugin (uninstall) -------------------------------------------------
+    def forget(self, plugin_id: str) -> None:
+        with self._lock, self._tx():
+            for table in ("plugins", "grants", "config", "kv"):
+                self._conn.execute(f"DELETE FROM {table} WHERE id=?", (plugin_id,))
+
+    # -- hook audit log --------------------------------------------------------------------
+    def append_audit(self, records: Iterable[dict[str, Any]], limit: int = AUDIT_LIMIT) -> None:
+        rows = [(r["time"], r["event"], r["plugin"], r["handler"], r["decision"], int(r["duration_us"]),
+                 r.get("error"), json.dumps(r.get("modified_keys") or [])) for r in records]
+        if not rows:
+            return
+        with self._lock, self._tx():
+            self._conn.executemany(
+                "INSERT INTO audit(time, event, plugin, handler, decision, duration_us, error, modified_keys)"
+                " VALUES(?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._conn.execute("DELETE FROM audit WHERE seq <= (SELECT MAX(seq) FROM audit) - ?", (limit,))
+
+    def audit(self, limit: int = 1000, plugin_id: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT time, event, plugin, handler, decision, duration_us, error, modified_keys FROM audit"
+        args: tuple[Any, ...] = ()
+        if plugin_id:
+            sql += " WHERE plugin=?"
+            args = (plugin_id,)
+        sql += " ORDER BY seq DESC LIMIT ?"
+        with self._lock:
+            rows = self._conn.execute(sql, (*args, limit)).fetchall()
+        keys = ("time", "event", "plugin", "handler", "decision", "duration_us", "error", "modified_keys")
+        out = [dict(zip(keys, row, strict=True)) for row in rows]
+        for r in out:
+            r["modified_keys"] = json.loads(r["modified_keys"] or "[]")
+        return out[::-1]
+
+    def integrity_ok(self) -> bool:
+        with self._lock:
+            return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, so a kill -9 leaves either the whole change or none of it."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
