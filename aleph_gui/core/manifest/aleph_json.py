@@ -1,0 +1,64 @@
+"""`aleph.plugin.json` / `plugin.json`: the TOML structure spelled as JSON.
+
+`{"plugin": {...}, "capabilities": [...], "scope": {...}, ...}`; a flat object with the plugin
+fields at the top (`{"id": ..., "capabilities": [...]}`) is accepted too. JSON ids must already
+be valid (they are not derived from the name).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aleph_gui.core.manifest.common import (
+    PLUGIN_KEYS,
+    Collector,
+    failed,
+    from_document,
+    read_manifest_text,
+    type_name,
+)
+from aleph_gui.core.manifest.model import ParseResult
+from aleph_gui.core.problems import error
+
+FORMAT = "aleph-json"
+
+
+def looks_like_claude_manifest(doc: Any) -> bool:
+    """A root `plugin.json` written for Claude Code: a name but no `plugin` object and no `id`."""
+    return isinstance(doc, dict) and "plugin" not in doc and "id" not in doc and "name" in doc
+
+
+def load_json(path: Path, file: str) -> tuple[Any, list]:
+    """The decoded JSON document, or None and one clear problem."""
+    text, problems = read_manifest_text(path, file)
+    if text is None:
+        return None, problems
+    try:
+        return json.loads(text), []
+    except json.JSONDecodeError as exc:
+        return None, [error(file, "", f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]
+    except RecursionError:
+        return None, [error(file, "", "is not valid JSON: nested too deeply")]
+
+
+def parse_aleph_json(folder: Path, file: str) -> ParseResult:
+    doc, problems = load_json(folder / file, file)
+    if doc is None:
+        return failed(file, problems, folder, FORMAT)
+    if not isinstance(doc, dict):
+        return failed(file, [error(file, "", f"must hold a JSON object, got {type_name(doc)}")], folder, FORMAT)
+    if looks_like_claude_manifest(doc):
+        return failed(file, [error(file, "", "looks like a Claude Code manifest (it has \"name\" but no "
+                                             "\"plugin\" object or \"id\"); move it to "
+                                             ".claude-plugin/plugin.json, or add \"id\" for an Aleph plugin")],
+                      folder, FORMAT)
+    out = Collector(file)
+    if "plugin" in doc:
+        return from_document(doc, folder, out, fmt=FORMAT, manifest_file=file, style="json", derive_id=False)
+    # Flat spelling: plugin fields at the top level, sections beside them.
+    plugin = {k: v for k, v in doc.items() if k in PLUGIN_KEYS}
+    rest = {k: v for k, v in doc.items() if k not in PLUGIN_KEYS}
+    return from_document(rest, folder, out, fmt=FORMAT, manifest_file=file, style="json", derive_id=False,
+                         plugin_section=plugin, plugin_where="")

@@ -1,0 +1,61 @@
+"""`package.json` with an `"aleph"` key: npm metadata plus Aleph's plugin fields.
+
+`name`/`version`/`description` come from package.json (id = `aleph.id`, else the package name
+sanitised: `@org/x` -> `x`); `aleph` holds `{kind, entry, capabilities, scope, limits, config,
+activation, shape}`, with `entry` defaulting to package.json `main`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aleph_gui.core.manifest.aleph_json import load_json
+from aleph_gui.core.manifest.common import Collector, failed, from_document, type_name
+from aleph_gui.core.manifest.model import ParseResult
+from aleph_gui.core.problems import error
+
+FORMAT = "package-json"
+ALEPH_PLUGIN_KEYS = frozenset({"id", "name", "kind", "entry", "activation", "shape"})
+
+
+def has_aleph_key(path: Path) -> bool:
+    """Cheap check used by detection: only package.json files that mention "aleph" are parsed."""
+    try:
+        head = path.read_bytes()
+    except OSError:
+        return False
+    if b'"aleph"' not in head:
+        return False
+    doc, _ = load_json(path, path.name)
+    return isinstance(doc, dict) and "aleph" in doc
+
+
+def parse_package_json(folder: Path, file: str = "package.json") -> ParseResult:
+    doc, problems = load_json(folder / file, file)
+    if doc is None:
+        return failed(file, problems, folder, FORMAT)
+    if not isinstance(doc, dict):
+        return failed(file, [error(file, "", f"must hold a JSON object, got {type_name(doc)}")], folder, FORMAT)
+    aleph = doc.get("aleph")
+    if not isinstance(aleph, dict):
+        return failed(file, [error(file, "aleph", f"must be an object with the plugin's fields, "
+                                                  f"got {type_name(aleph)}")], folder, FORMAT)
+    author: Any = doc.get("author")
+    defaults: dict[str, Any] = {
+        key: doc[key] for key in ("name", "version", "description", "homepage") if key in doc
+    }
+    if isinstance(author, dict):
+        author = author.get("name")
+    if isinstance(author, str):
+        defaults["author"] = author
+    if "main" in doc:
+        defaults["entry"] = doc["main"]
+    plugin = {k: v for k, v in aleph.items() if k in ALEPH_PLUGIN_KEYS}
+    if "name" not in plugin and isinstance(doc.get("name"), str):
+        # npm names (`@org/pkg`) are not display names; the id is sanitised from them.
+        plugin["name"] = doc["name"]
+    rest = {k: v for k, v in aleph.items() if k not in ALEPH_PLUGIN_KEYS}
+    out = Collector(file)
+    return from_document(rest, folder, out, fmt=FORMAT, manifest_file=file, style="json", derive_id=True,
+                         plugin_section=plugin, plugin_where="aleph", package_defaults=defaults)
