@@ -1,0 +1,133 @@
+"""Install a plugin from a folder or a `.zip` into the user location, safely.
+
+Nothing here runs plugin code: the archive is unpacked into a staging folder next to the
+target, validated, and only then moved into place.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from aleph_gui.core.discovery import load_one, plugin_folders
+from aleph_gui.core.errors import ManifestError
+from aleph_gui.core.inventory import DiscoveredPlugin
+from aleph_gui.core.manifest.detect import has_manifest
+
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024  # refuse zip bombs
+MAX_MEMBERS = 20_000
+IGNORED_NAMES = {"node_modules", ".git", "__pycache__"}
+
+
+class InstallError(ManifestError):
+    """The archive or folder cannot be installed (traversal, bomb, invalid manifest, duplicate id)."""
+
+
+def _check_member(info: zipfile.ZipInfo) -> PurePosixPath:
+    name = info.filename.replace("\\", "/")
+    pure = PurePosixPath(name)
+    if pure.is_absolute() or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise InstallError(None, f"the archive contains an absolute path '{info.filename}'")
+    if ".." in pure.parts:
+        raise InstallError(None, f"the archive entry '{info.filename}' would be written outside the plugin folder")
+    mode = (info.external_attr >> 16) & 0xFFFF
+    if stat.S_ISLNK(mode):
+        raise InstallError(None, f"the archive entry '{info.filename}' is a symbolic link; links are not installed")
+    return pure
+
+
+def unpack_zip(archive: Path, target: Path) -> None:
+    """Extract `archive` into `target`, refusing traversal, links, duplicates and zip bombs."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InstallError(None, f"{archive.name} is not a readable zip archive ({exc})") from exc
+    with zf:
+        members = zf.infolist()
+        if len(members) > MAX_MEMBERS:
+            raise InstallError(None, f"the archive has {len(members)} entries (at most {MAX_MEMBERS})")
+        seen: set[str] = set()
+        total = 0
+        for info in members:
+            pure = _check_member(info)
+            key = str(pure).rstrip("/")
+            if key in seen:
+                raise InstallError(None, f"the archive contains '{info.filename}' twice")
+            seen.add(key)
+            total += info.file_size
+            if total > MAX_UNPACKED_BYTES:
+                raise InstallError(None, "the archive unpacks to more than 512 MiB; refusing it")
+        for info in members:
+            dest = target / _check_member(info)
+            if info.is_dir():
+                dest.mkdir(parents=True, exist_ok=True)
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            written = 0
+            with zf.open(info) as src, open(dest, "wb") as out:
+                while chunk := src.read(1 << 16):
+                    written += len(chunk)
+                    if written > info.file_size:  # lying header: stop at the declared size
+                        raise InstallError(None, f"'{info.filename}' is larger than its header says")
+                    out.write(chunk)
+
+
+def _single_plugin_root(staging: Path) -> Path:
+    """The plugin folder inside an unpacked archive: the root itself or its only top folder."""
+    if has_manifest(staging):
+        return staging
+    candidates = plugin_folders(staging)
+    valid = [c for c in candidates if has_manifest(c)]
+    if len(valid) == 1:
+        return valid[0]
+    if not valid:
+        raise InstallError(None, "no plugin manifest found in what you chose to install")
+    raise InstallError(None, f"found {len(valid)} plugins in one archive; install them one by one")
+
+
+def stage(source: Path, staging_parent: Path) -> tuple[Path, DiscoveredPlugin]:
+    """Copy or unpack `source` into a staging folder; return (plugin folder, parsed plugin)."""
+    staging_parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".install-", dir=staging_parent))
+    try:
+        if source.is_dir():
+            dest = staging / source.name
+            shutil.copytree(source, dest, symlinks=True,
+                            ignore=shutil.ignore_patterns(*IGNORED_NAMES))
+            for link in dest.rglob("*"):
+                if link.is_symlink():
+                    raise InstallError(None, f"'{link.relative_to(dest)}' is a symbolic link; links are not installed")
+        elif source.suffix.lower() == ".zip":
+            unpack_zip(source, staging)
+        else:
+            raise InstallError(None, f"{source} is neither a plugin folder nor a .zip archive")
+        root = _single_plugin_root(staging)
+        found = load_one(root, "user")
+        if not found.valid:
+            first = next((p for p in found.problems if p.severity == "error"), None)
+            raise InstallError(found.id, f"the plugin is not valid: {first.sentence() if first else 'unreadable'}")
+        return root, found
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def move_into_place(staged_root: Path, target: Path, replace: bool) -> None:
+    """Move the staged plugin to `target` (replacing an old copy when asked)."""
+    staging = staged_root
+    while staging.parent.name and not staging.name.startswith(".install-"):
+        staging = staging.parent
+    if target.exists():
+        if not replace:
+            raise InstallError(target.name, "a plugin with this id is already installed; use --replace")
+        old = target.with_name(f".old-{target.name}")
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+        staged_root.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staged_root.rename(target)
+    shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,183 @@
+"""Turn a validated, approved plugin into a running one: runtime + registry entries + hook handlers.
+
+`prepare()` does all the slow work (compile, spawn) without touching shared state, so a reload can
+prepare the new version while the old one keeps serving; `activate()` then swaps registrations in one
+synchronous step (no await), so every event sees either the old or the new handlers, never neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aleph_gui.core.hook_result import HookResult
+from aleph_gui.core.hooks import HookExecutor, HookHandler
+from aleph_gui.core.manifest.model import Capability, PluginManifest
+from aleph_gui.core.registry import PluginRegistry, Undo
+from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
+
+DEFAULT_HOOK_TIMEOUT_MS = 1000
+DEFAULT_COMMAND_HOOK_TIMEOUT_MS = 60_000  # Claude Code's default for command hooks
+RETIRE_GRACE_S = 35.0  # longest we wait for in-flight calls of a retired version
+
+
+def runtime_class(manifest: PluginManifest) -> type[PluginRuntime] | None:
+    """Which runtime runs this plugin's code (None: nothing to run)."""
+    if manifest.kind == "wasm":
+        from aleph_gui.core.runtime.wasm import WasmRuntime
+        return WasmRuntime
+    if manifest.kind == "nodejs":
+        from aleph_gui.core.runtime.node import NodeRuntime
+        return NodeRuntime
+    if any(c.type == "hook" and c.details.get("hook_type") == "command" for c in manifest.capabilities):
+        from aleph_gui.core.runtime.command import CommandRuntime
+        return CommandRuntime
+    return None
+
+
+class TrackedRuntime(PluginRuntime):
+    """Counts calls in flight so a retired version is stopped only once they have finished."""
+
+    def __init__(self, inner: PluginRuntime) -> None:
+        super().__init__(inner.ctx)
+        self.inner = inner
+        self.supports_blocking_hooks = inner.supports_blocking_hooks
+        self._count = 0
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._count += 1
+            self._idle.clear()
+
+    def _exit(self) -> None:
+        with self._lock:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        return await asyncio.to_thread(self._idle.wait, timeout)
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def stop(self) -> None:
+        await self.inner.stop()
+
+    async def call_tool(self, tool: str, arguments: dict[str, Any]) -> Any:
+        self._enter()
+        try:
+            return await self.inner.call_tool(tool, arguments)
+        finally:
+            self._exit()
+
+    async def run_hook(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
+        self._enter()
+        try:
+            return await self.inner.run_hook(handler, event, timeout_ms)
+        finally:
+            self._exit()
+
+    def run_hook_blocking(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
+        self._enter()
+        try:
+            return self.inner.run_hook_blocking(handler, event, timeout_ms)
+        finally:
+            self._exit()
+
+    def status(self) -> dict[str, Any]:
+        return self.inner.status()
+
+    def __getattr__(self, name: str) -> Any:  # runtime extras, e.g. start_service
+        return getattr(self.inner, name)
+
+
+@dataclass
+class LoadedPlugin:
+    manifest: PluginManifest
+    path: Path
+    origin: str
+    runtime: TrackedRuntime | None
+    undos: list[Undo] = field(default_factory=list)
+    runtime_undos: list[Undo] = field(default_factory=list)  # registrations made by running code
+
+    def deactivate(self) -> None:
+        """Remove every registration and hook handler (synchronous: part of an atomic swap)."""
+        for undo in reversed(self.undos):
+            undo()
+        self.undos.clear()
+
+    async def retire(self) -> None:
+        """Stop the runtime once its calls in flight are done."""
+        if self.runtime is None:
+            return
+        await self.runtime.wait_idle(RETIRE_GRACE_S)
+        await self.runtime.stop()
+        for undo in reversed(self.runtime_undos):
+            undo()
+        self.runtime_undos.clear()
+
+
+def hook_handlers(manifest: PluginManifest, runtime: PluginRuntime | None) -> list[HookHandler]:
+    handlers = []
+    for cap in manifest.of_type("hook"):
+        is_command = cap.details.get("hook_type") is not None
+        default = DEFAULT_COMMAND_HOOK_TIMEOUT_MS if is_command else (
+            manifest.limits.hook_timeout_ms or DEFAULT_HOOK_TIMEOUT_MS)
+        handlers.append(HookHandler(
+            plugin_id=manifest.id, event=cap.event, handler=cap.handler_name, priority=cap.priority,
+            kind=cap.hook_kind, matcher=cap.matcher, fail_closed=cap.fail_closed,
+            timeout_ms=cap.timeout_ms or default, runtime=runtime,
+        ))
+    return handlers
+
+
+async def prepare(ctx: RuntimeContext, origin: str) -> LoadedPlugin:
+    """Build and start the runtime for a plugin version; raises AlephError when it cannot run."""
+    cls = runtime_class(ctx.manifest)
+    runtime = TrackedRuntime(cls(ctx)) if cls else None
+    loaded = LoadedPlugin(ctx.manifest, ctx.root, origin, runtime)
+    if runtime is not None:
+        await runtime.start()
+    return loaded
+
+
+def activate(loaded: LoadedPlugin, registry: PluginRegistry, executor: HookExecutor) -> None:
+    """Register static capabilities and hook handlers (synchronous)."""
+    loaded.undos.append(registry.register_manifest(loaded.manifest))
+    for handler in hook_handlers(loaded.manifest, loaded.runtime):
+        loaded.undos.append(executor.add(handler))
+
+
+def runtime_registrar(registry: PluginRegistry, executor: HookExecutor, manifest: PluginManifest,
+                      current: Callable[[], LoadedPlugin | None]) -> Callable[[Capability], Undo]:
+    """`ctx.register` for running code (Node module shape): what the manifest already declares is
+    not registered twice; new hooks also get a handler in the executor. Undos are kept on the
+    loaded plugin so unload leaves nothing behind."""
+    declared = {(c.type, c.label) for c in manifest.capabilities}
+
+    def register(cap: Capability) -> Undo:
+        if (cap.type, cap.label) in declared:
+            return lambda: None
+        undos = [registry.register(manifest.id, cap, source="runtime")]
+        loaded = current()
+        if cap.type == "hook" and loaded is not None:
+            for handler in hook_handlers(manifest.model_copy(update={"capabilities": [cap]}), loaded.runtime):
+                undos.append(executor.add(handler))
+
+        def undo() -> None:
+            for u in reversed(undos):
+                u()
+
+        if loaded is not None:
+            loaded.runtime_undos.append(undo)
+        return undo
+
+    return register

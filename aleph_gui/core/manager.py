@@ -1,0 +1,524 @@
+"""ExtensionManager: discover -> validate -> review -> load -> register -> watch.
+
+The only object the UI and the CLI talk to. It owns the state database, the registry, the hook
+executor and one `LoadedPlugin` per running plugin, and tells subscribers about every change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import dataclasses
+import shutil
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aleph_gui.core import events as ev
+from aleph_gui.core.discovery import discover, load_one
+from aleph_gui.core.errors import (
+    AlephError,
+    PluginCallError,
+    PluginNotRunnable,
+    ReviewRequired,
+    UnknownPlugin,
+)
+from aleph_gui.core.hooks import FireResult, HookExecutor, TraceRecord, canonical_event
+from aleph_gui.core.install import InstallError, move_into_place, stage
+from aleph_gui.core.inventory import DiscoveredPlugin, PluginInfo, build_inventory, review_needed
+from aleph_gui.core.loader import LoadedPlugin, activate, prepare, runtime_registrar
+from aleph_gui.core.paths import Locations
+from aleph_gui.core.registry import PluginRegistry, Undo
+from aleph_gui.core.runtime.base import RuntimeContext
+from aleph_gui.core.scope import Scope, ScopeDiff, diff_scopes, is_covered
+from aleph_gui.core.state import StateDB
+
+log = logging.getLogger(__name__)
+
+LOG_LINES_KEPT = 2000
+AUDIT_FLUSH_S = 0.5
+
+
+class ExtensionManager:
+    def __init__(self, locations: Locations, *, safe_mode: bool = False, watch: bool = False) -> None:
+        self.locations = locations
+        self.safe_mode = safe_mode
+        self.watch = watch
+        self.state = StateDB(locations.state_db)
+        self.registry = PluginRegistry()
+        self.hooks = HookExecutor()
+        self._infos: list[PluginInfo] = []
+        self._loaded: dict[str, LoadedPlugin] = {}
+        self._runtime_state: dict[str, tuple[str, str]] = {}  # failed / crashed, with reason
+        self._pending: dict[str, tuple[DiscoveredPlugin, ScopeDiff]] = {}  # updates waiting for review
+        self._broken_update: dict[str, DiscoveredPlugin] = {}  # newer version on disk that failed to load
+        self._subscribers: list[Callable[[ev.ChangeEvent], None]] = []
+        self._logs: dict[str, deque[ev.PluginLog]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._audit: list[dict[str, Any]] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._watcher: Any = None
+        self._started = False
+        self.hooks.subscribe(self._on_trace)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        """Discover every plugin, load those that may run, start the watcher when asked."""
+        await self.discover()
+        self._started = True
+        self._tasks.append(asyncio.create_task(self._flush_audit_forever(), name="audit-flush"))
+        if self.watch:
+            from aleph_gui.core.watcher import PluginWatcher
+            self._watcher = PluginWatcher(self)
+            await self._watcher.start()
+        self._emit(ev.Ready(""))
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            await self._watcher.stop()
+            self._watcher = None
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for plugin_id in list(self._loaded):
+            await self._unload(plugin_id)
+        self._flush_audit()
+        self.state.close()
+
+    async def __aenter__(self) -> ExtensionManager:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- reading -----------------------------------------------------------------------
+    def plugins(self) -> list[PluginInfo]:
+        return [self._decorate(info) for info in self._infos]
+
+    def plugin(self, plugin_id: str) -> PluginInfo:
+        info = self._active_info(plugin_id)
+        return self._decorate(info)
+
+    def pending_review(self, plugin_id: str) -> ScopeDiff | None:
+        if plugin_id in self._pending:
+            return self._pending[plugin_id][1]
+        info = self._active_info(plugin_id)
+        if info.state == "needs_review" and info.manifest:
+            return diff_scopes(self.state.grant(plugin_id).scope if self.state.grant(plugin_id) else None,
+                               info.manifest.scope)
+        return None
+
+    def requested_scope(self, plugin_id: str) -> Scope:
+        """What the newest version on disk asks for (an update waiting for review included)."""
+        if plugin_id in self._pending:
+            manifest = self._pending[plugin_id][0].manifest
+            assert manifest is not None
+            return manifest.scope
+        return self._active_info(plugin_id).requested
+
+    def logs(self, plugin_id: str) -> list[ev.PluginLog]:
+        return list(self._logs.get(plugin_id, ()))
+
+    def is_loaded(self, plugin_id: str) -> bool:
+        return plugin_id in self._loaded
+
+    def subscribe(self, callback: Callable[[ev.ChangeEvent], None]) -> Undo:
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _active_info(self, plugin_id: str) -> PluginInfo:
+        for info in self._infos:
+            if info.id == plugin_id and info.state != "overridden":
+                return info
+        raise UnknownPlugin(plugin_id, "no plugin with this id is installed")
+
+    def _decorate(self, info: PluginInfo) -> PluginInfo:
+        """A copy with what only the running manager knows: runtime state, registrations, conflicts."""
+        info = dataclasses.replace(info)
+        loaded = self._loaded.get(info.id) if info.state != "overridden" else None
+        if info.id in self._runtime_state and info.state == "enabled":
+            info.state, info.state_reason = self._runtime_state[info.id]
+        if info.id in self._pending and info.state != "overridden":
+            diff = self._pending[info.id][1]
+            info.state = "needs_review"
+            info.state_reason = (f"an update asks for more ({', '.join(p.text for p in diff.added)}); "
+                                 "the previous version keeps running until you review it")
+        if info.id in self._broken_update and info.state != "overridden":
+            broken = self._broken_update[info.id]
+            info.problems = list(broken.problems)
+            info.state_reason = "the new version on disk is broken; the previous version keeps running"
+        if loaded is not None:
+            info.capabilities = [r.to_json() for r in self.registry.entries(plugin_id=info.id)]
+            info.runtime = {"loaded": True, **(loaded.runtime.status() if loaded.runtime else {})}
+        info.conflicts = self.registry.conflicts(info.id)
+        info.grant = self.state.grant(info.id)
+        return info
+
+    # -- discovery ---------------------------------------------------------------------
+    async def discover(self) -> list[PluginInfo]:
+        """Rescan every location; load what may run, unload what went away."""
+        found = await asyncio.to_thread(discover, self.locations)
+        await self._apply_inventory(found)
+        return self.plugins()
+
+    async def _apply_inventory(self, found: list[DiscoveredPlugin]) -> None:
+        old = {(i.id, i.origin, str(i.path)): i for i in self._infos}
+        old_states = {i.id: i.state for i in self._infos if i.state != "overridden"}
+        infos = build_inventory(found, self.state, safe_mode=self.safe_mode)
+        # A running plugin whose files changed keeps its entry; the new version goes through the
+        # hot-update path (prepared first, review when it asks for more, old kept when broken).
+        updates: list[DiscoveredPlugin] = []
+        by_path = {f.path: f for f in found}
+        for n, info in enumerate(infos):
+            loaded = self._loaded.get(info.id)
+            key = (info.id, info.origin, str(info.path))
+            if loaded and key in old and info.state != "overridden" and loaded.path == info.path \
+                    and (info.manifest != loaded.manifest or not by_path[info.path].valid):
+                infos[n] = old[key]
+                updates.append(by_path[info.path])
+        self._infos = infos
+        new_keys = {(i.id, i.origin, str(i.path)) for i in self._infos}
+        for key, info in old.items():
+            if key not in new_keys and not any(i.id == info.id for i in self._infos):
+                await self._unload(info.id)
+                self._runtime_state.pop(info.id, None)
+                self._pending.pop(info.id, None)
+                self._broken_update.pop(info.id, None)
+                self._emit(ev.PluginRemoved(info.id))
+        for info in self._infos:
+            if info.state == "overridden":
+                continue
+            if (info.id, info.origin, str(info.path)) not in old:
+                self._emit(ev.PluginAdded(info.id, state=info.state))
+                for problem in info.problems:
+                    self._emit(ev.ProblemReported(info.id, **problem.model_dump()))
+                if info.state == "needs_review":
+                    self._emit_review(info.id)
+            elif old_states.get(info.id) != info.state:
+                self._emit(ev.StateChanged(info.id, state=info.state, previous=old_states.get(info.id, ""),
+                                           reason=info.state_reason))
+            await self._sync_loaded(info)
+        for update in updates:
+            await self._apply_update(update)
+
+    async def _sync_loaded(self, info: PluginInfo) -> None:
+        """Make the running set match the state word: load enabled plugins, unload the rest."""
+        if info.state == "enabled" and info.id not in self._loaded and info.id not in self._runtime_state:
+            await self._load(info)
+        elif info.state != "enabled" and info.id in self._loaded:
+            await self._unload(info.id)
+
+    # -- loading -----------------------------------------------------------------------
+    def _lock(self, plugin_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(plugin_id, asyncio.Lock())
+
+    def _context(self, found: PluginInfo | DiscoveredPlugin) -> RuntimeContext:
+        manifest = found.manifest
+        assert manifest is not None
+        granted = manifest.scope if found.origin == "builtin" else (
+            self.state.grant(manifest.id).scope if self.state.grant(manifest.id) else Scope())
+        # Enforce exactly what was approved, never more than requested now.
+        scope = manifest.scope if is_covered(granted, manifest.scope) else granted
+        holder: dict[str, LoadedPlugin] = {}
+        ctx = RuntimeContext(
+            manifest=manifest, root=found.path.resolve(), scope=scope, state=self.state,
+            config={**manifest.config_defaults, **self.state.config(manifest.id)},
+            log=lambda level, msg, pid=manifest.id: self._plugin_log(pid, level, msg),
+            register=runtime_registrar(self.registry, self.hooks, manifest, lambda: holder.get("loaded")),
+            report_state=lambda st, reason, pid=manifest.id: self._report_runtime_state(pid, st, reason),
+        )
+        ctx.holder = holder  # type: ignore[attr-defined]
+        return ctx
+
+    async def _prepare(self, found: PluginInfo | DiscoveredPlugin) -> LoadedPlugin:
+        ctx = self._context(found)
+        loaded = await prepare(ctx, found.origin)
+        ctx.holder["loaded"] = loaded  # type: ignore[attr-defined]
+        return loaded
+
+    async def _load(self, info: PluginInfo) -> None:
+        async with self._lock(info.id):
+            if info.id in self._loaded:
+                return
+            try:
+                loaded = await self._prepare(info)
+            except AlephError as exc:
+                self._fail(info.id, str(exc.message))
+                return
+            except Exception as exc:  # a runtime bug must not take the app down
+                log.exception("loading %s failed", info.id)
+                self._fail(info.id, f"could not be loaded: {exc}")
+                return
+            activate(loaded, self.registry, self.hooks)
+            self._loaded[info.id] = loaded
+
+    async def _unload(self, plugin_id: str) -> None:
+        async with self._lock(plugin_id):
+            loaded = self._loaded.pop(plugin_id, None)
+            if loaded is None:
+                return
+            loaded.deactivate()
+            await loaded.retire()
+
+    def _fail(self, plugin_id: str, reason: str) -> None:
+        self._plugin_log(plugin_id, "error", reason)
+        self._report_runtime_state(plugin_id, "failed", reason)
+
+    def _report_runtime_state(self, plugin_id: str, state: str, reason: str) -> None:
+        previous = self._runtime_state.get(plugin_id, ("enabled", ""))[0]
+        self._runtime_state[plugin_id] = (state, reason)
+        if previous != state:
+            self._emit(ev.StateChanged(plugin_id, state=state, previous=previous, reason=reason))
+            self._emit(ev.ProblemReported(plugin_id, severity="error", file="", field="runtime", message=reason))
+
+    # -- user actions ------------------------------------------------------------------
+    async def enable(self, plugin_id: str) -> PluginInfo:
+        self._active_info(plugin_id)
+        self.state.set_enabled(plugin_id, True)
+        self._runtime_state.pop(plugin_id, None)  # enabling again clears failed / crashed
+        await self._refresh(plugin_id)
+        return self.plugin(plugin_id)
+
+    async def disable(self, plugin_id: str) -> PluginInfo:
+        self._active_info(plugin_id)
+        self.state.set_enabled(plugin_id, False)
+        await self._refresh(plugin_id)
+        return self.plugin(plugin_id)
+
+    async def grant(self, plugin_id: str, scope: Scope | None = None) -> PluginInfo:
+        """Approve `scope` (default: exactly what the newest version requests)."""
+        self._active_info(plugin_id)
+        self.state.set_grant(plugin_id, scope or self.requested_scope(plugin_id))
+        if plugin_id in self._pending:
+            await self.reload(plugin_id)
+        else:
+            await self._refresh(plugin_id)
+        return self.plugin(plugin_id)
+
+    async def revoke(self, plugin_id: str) -> PluginInfo:
+        self._active_info(plugin_id)
+        self.state.revoke(plugin_id)
+        await self._unload(plugin_id)
+        await self._refresh(plugin_id)
+        return self.plugin(plugin_id)
+
+    async def reload(self, plugin_id: str) -> PluginInfo:
+        """Re-read one plugin from disk. The new version is prepared before the old is retired;
+        a broken or scope-widening new version leaves the old one running."""
+        info = self._active_info(plugin_id)
+        found = await asyncio.to_thread(load_one, info.path, info.origin)
+        if found.id != plugin_id:  # the id changed on disk: treat as remove + add
+            await self.discover()
+            return self.plugin(found.id)
+        self._runtime_state.pop(plugin_id, None)
+        return await self._apply_update(found)
+
+    async def _apply_update(self, found: DiscoveredPlugin) -> PluginInfo:
+        plugin_id = found.id
+        running = self._loaded.get(plugin_id)
+        if not found.valid:
+            if running is not None:
+                self._broken_update[plugin_id] = found
+                for problem in found.problems:
+                    self._emit(ev.ProblemReported(plugin_id, **problem.model_dump()))
+                self._emit(ev.PluginChanged(plugin_id, version=running.manifest.version))
+                return self.plugin(plugin_id)
+            return await self._refresh(plugin_id, found)
+        self._broken_update.pop(plugin_id, None)
+        assert found.manifest is not None
+        grant = self.state.grant(plugin_id)
+        if running is not None and review_needed(found.manifest, found.origin, grant):
+            diff = diff_scopes(grant.scope if grant else None, found.manifest.scope)
+            self._pending[plugin_id] = (found, diff)
+            self._emit_review(plugin_id)
+            self._emit(ev.PluginChanged(plugin_id, version=running.manifest.version))
+            return self.plugin(plugin_id)
+        self._pending.pop(plugin_id, None)
+        if running is None:
+            return await self._refresh(plugin_id, found)
+        # Hot swap: prepare the new version, then switch registrations in one synchronous step.
+        async with self._lock(plugin_id):
+            try:
+                new = await self._prepare(found)
+            except AlephError as exc:
+                self._broken_update[plugin_id] = found
+                self._plugin_log(plugin_id, "error", f"new version not loaded: {exc.message}")
+                self._emit(ev.ProblemReported(plugin_id, severity="error", file="", field="runtime",
+                                              message=f"new version not loaded: {exc.message}"))
+                return self.plugin(plugin_id)
+            old = self._loaded[plugin_id]
+            old.deactivate()
+            activate(new, self.registry, self.hooks)
+            self._loaded[plugin_id] = new
+            self._replace_info(found)
+        self._emit(ev.PluginChanged(plugin_id, version=found.manifest.version))
+        await old.retire()
+        return self.plugin(plugin_id)
+
+    async def reload_all(self) -> list[PluginInfo]:
+        await self.discover()
+        for plugin_id in list(self._loaded):
+            await self.reload(plugin_id)
+        return self.plugins()
+
+    async def _refresh(self, plugin_id: str, found: DiscoveredPlugin | None = None) -> PluginInfo:
+        """Recompute one plugin's state (after a toggle, grant, revoke or a re-read) and follow it."""
+        if found is not None:
+            self._replace_info(found)
+        before = self._active_info(plugin_id).state
+        infos = build_inventory(self._discovered(), self.state, safe_mode=self.safe_mode)
+        self._infos = infos
+        info = self._active_info(plugin_id)
+        await self._sync_loaded(info)
+        after = self.plugin(plugin_id)
+        if after.state != before:
+            self._emit(ev.StateChanged(plugin_id, state=after.state, previous=before, reason=after.state_reason))
+            if after.state == "needs_review":
+                self._emit_review(plugin_id)
+        else:
+            self._emit(ev.PluginChanged(plugin_id, version=after.version))
+        return after
+
+    def _discovered(self) -> list[DiscoveredPlugin]:
+        return [DiscoveredPlugin(id=i.id, path=i.path, origin=i.origin, manifest=i.manifest,
+                                 problems=i.problems, format=i.format) for i in self._infos]
+
+    def _replace_info(self, found: DiscoveredPlugin) -> None:
+        found_infos = build_inventory([found], self.state, safe_mode=self.safe_mode)
+        for n, info in enumerate(self._infos):
+            if info.path == found.path and info.origin == found.origin:
+                self._infos[n] = found_infos[0]
+                break
+        else:
+            self._infos.append(found_infos[0])
+
+    def _emit_review(self, plugin_id: str) -> None:
+        diff = self.pending_review(plugin_id)
+        if diff is None:
+            return
+        self._emit(ev.ReviewRequired(plugin_id, added=[p.model_dump() for p in diff.added],
+                                     removed=[p.model_dump() for p in diff.removed],
+                                     unchanged=[p.model_dump() for p in diff.unchanged]))
+
+    # -- install / uninstall -----------------------------------------------------------
+    async def install(self, source: str | Path, replace: bool = False) -> PluginInfo:
+        """Copy a plugin folder or unpack a .zip into the user location. Runs no plugin code:
+        a plugin that requests anything beyond `log` waits for review."""
+        source = Path(source).expanduser()
+        target_parent = self.locations.user_plugins
+        staged_root, found = await asyncio.to_thread(stage, source, target_parent)
+        target = target_parent / found.id
+        existing = [i for i in self._infos if i.id == found.id and i.origin == "user"]
+        if existing and not replace:
+            shutil.rmtree(staged_root, ignore_errors=True)
+            raise InstallError(found.id, "a plugin with this id is already installed; use --replace")
+        if existing:
+            await self._unload(found.id)
+        await asyncio.to_thread(move_into_place, staged_root, target, replace)
+        await self.discover()
+        if existing:
+            await self.reload(found.id)
+        return self.plugin(found.id)
+
+    async def uninstall(self, plugin_id: str) -> None:
+        info = self._active_info(plugin_id)
+        if info.origin == "builtin":
+            raise PluginNotRunnable(plugin_id, "builtin plugins cannot be uninstalled; disable it instead")
+        await self._unload(plugin_id)
+        await asyncio.to_thread(shutil.rmtree, info.path)
+        self.state.forget(plugin_id)
+        self._runtime_state.pop(plugin_id, None)
+        self._pending.pop(plugin_id, None)
+        self._broken_update.pop(plugin_id, None)
+        self._infos = [i for i in self._infos if i.path != info.path]
+        self._emit(ev.PluginRemoved(plugin_id))
+        await self.discover()  # an overridden copy elsewhere becomes active
+
+    # -- running plugin code -----------------------------------------------------------
+    def _runnable(self, plugin_id: str) -> LoadedPlugin:
+        info = self.plugin(plugin_id)
+        loaded = self._loaded.get(plugin_id)
+        if loaded is not None and info.state in ("enabled", "needs_review"):
+            return loaded  # needs_review here = an update waits; the approved version runs
+        if info.state == "needs_review":
+            raise ReviewRequired(plugin_id, f"its permissions have not been approved; review them first "
+                                            f"(aleph-ext grant {plugin_id})")
+        reason = f" ({info.state_reason})" if info.state_reason else ""
+        raise PluginNotRunnable(plugin_id, f"is {info.state}{reason}")
+
+    async def call_tool(self, plugin_id: str, tool: str, arguments: dict[str, Any] | None = None) -> Any:
+        loaded = self._runnable(plugin_id)
+        arguments = arguments or {}
+        names = [r.name for r in self.registry.entries("tool", plugin_id)]
+        if tool not in names:
+            raise PluginCallError(plugin_id, f"has no tool '{tool}' (it has: {', '.join(names) or 'none'})")
+        if loaded.runtime is None:
+            raise PluginNotRunnable(plugin_id, "declares tools but has no code to run them")
+        cap = loaded.manifest.tool(tool)
+        if cap is not None and cap.parameters:
+            from aleph_gui.core.tool_args import check_arguments
+            check_arguments(plugin_id, tool, cap.parameters, arguments)
+        return await loaded.runtime.call_tool(tool, arguments)
+
+    async def fire(self, event: str, data: dict[str, Any] | None = None) -> FireResult:
+        name = canonical_event(event) or event
+        return await self.hooks.fire(name, data or {})
+
+    async def start_service(self, plugin_id: str, name: str) -> None:
+        loaded = self._runnable(plugin_id)
+        if loaded.runtime is None or not hasattr(loaded.runtime.inner, "start_service"):
+            raise PluginNotRunnable(plugin_id, "has no runtime that runs services")
+        await loaded.runtime.start_service(name)
+        self._emit(ev.PluginChanged(plugin_id, version=loaded.manifest.version))
+
+    async def stop_service(self, plugin_id: str, name: str) -> None:
+        loaded = self._runnable(plugin_id)
+        if loaded.runtime is None or not hasattr(loaded.runtime.inner, "stop_service"):
+            raise PluginNotRunnable(plugin_id, "has no runtime that runs services")
+        await loaded.runtime.stop_service(name)
+        self._emit(ev.PluginChanged(plugin_id, version=loaded.manifest.version))
+
+    # -- events, logs, audit -----------------------------------------------------------
+    def notify_skills_changed(self) -> None:
+        """Skills folders changed on disk: listeners re-read `skills` (id '' = not one plugin)."""
+        self._emit(ev.PluginChanged("", version=""))
+
+    def _emit(self, event: ev.ChangeEvent) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # a broken subscriber must not stop the others
+                log.exception("change subscriber failed on %s", event.type)
+
+    def _plugin_log(self, plugin_id: str, level: str, message: str) -> None:
+        line = ev.PluginLog(plugin_id, level=level, message=message)
+        self._logs.setdefault(plugin_id, deque(maxlen=LOG_LINES_KEPT)).append(line)
+        self._emit(line)
+
+    def _on_trace(self, record: TraceRecord) -> None:
+        row = record.to_json()
+        self._audit.append(row)
+        if self._subscribers:
+            self._emit(ev.HookTraced(row["plugin"], event=row["event"], handler=row["handler"],
+                                     decision=row["decision"], duration_us=row["duration_us"],
+                                     error=row["error"], modified_keys=list(row["modified_keys"] or []),
+                                     time=row["time"]))
+
+    def _flush_audit(self) -> None:
+        rows, self._audit = self._audit, []
+        if rows:
+            try:
+                self.state.append_audit(rows)
+            except Exception:
+                log.exception("could not write %d hook audit rows", len(rows))
+
+    async def _flush_audit_forever(self) -> None:
+        while True:
+            await asyncio.sleep(AUDIT_FLUSH_S)
+            if self._audit:
+                rows, self._audit = self._audit, []
+                await asyncio.to_thread(self.state.append_audit, rows)
+
