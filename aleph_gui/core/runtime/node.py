@@ -1,0 +1,618 @@
+"""Node.js plugins: one `node` process per plugin, JSON-RPC 2.0 over stdio, file scope enforced by Node.
+
+Two shapes (DESIGN.md): *module* — our host script (`node_host.js`) loads the entry and calls its
+`register(api)`; *server* — the entry is itself a JSON-RPC server answering `plugin.call` and `ping`.
+What is enforced: file reads/writes and child processes/workers by Node's permission model, host
+APIs by this module against `allowed_apis`. Network is NOT restricted (Node 20 cannot) and never
+claimed to be (`scope.enforcement`).
+
+Lifecycle: lazy start on the first call (or at load for `activation = "startup"`), idle stop after
+`idle_timeout_s`, graceful shutdown then kill. A crash fails the calls in flight with
+`PluginCrashed` and restarts the process with backoff; the 4th crash within 5 minutes marks the
+plugin crashed until a new runtime is started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from aleph_gui.core.errors import (
+    AlephError,
+    HookTimeout,
+    PluginCallError,
+    PluginCrashed,
+    PluginFailed,
+    PluginNotRunnable,
+    PluginTimeout,
+    RuntimeUnavailable,
+)
+from aleph_gui.core.hook_result import BadHookAnswer, HookResult, result_from_json
+from aleph_gui.core.manifest.model import CAPABILITY_TYPES, Capability
+from aleph_gui.core.manifest.paths import path_escape_reason
+from aleph_gui.core.problems import Problem
+from aleph_gui.core.problems import error as problem_error
+from aleph_gui.core.registry import Undo
+from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
+from aleph_gui.core.runtime.node_connection import MAX_LINE_BYTES, NodeConnection, RemoteError
+
+log = logging.getLogger(__name__)
+
+HOST_SCRIPT = Path(__file__).resolve().parent / "node_host.js"
+MIN_NODE_MAJOR = 20
+TOOL_TIMEOUT_MS = 30_000
+HOOK_TIMEOUT_MS = 1_000
+IDLE_TIMEOUT_S = 600.0
+READY_TIMEOUT_S = 10.0
+SHUTDOWN_GRACE_S = 2.0
+PING_TIMEOUT_S = 2.0  # after a timed-out call: a process that cannot answer a ping is hung
+CRASH_WINDOW_S = 300.0
+MAX_CRASHES = 3  # tolerated within CRASH_WINDOW_S; one more marks the plugin crashed
+RESTART_BACKOFF_S = 0.25
+KV_MAX_VALUE_BYTES = 1024 * 1024
+SCOPE_DENIED_CODE = -32001
+# Environment passed to plugins: nothing else of the user's (no API keys, no NODE_OPTIONS).
+_ENV_KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+
+
+@functools.cache
+def _node_version_of(node: str, _mtime_ns: int) -> tuple[int, int, int] | None:
+    """`node --version`, cached per binary (the mtime in the key notices an upgrade)."""
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=15, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = _VERSION.match(out.stdout.strip())
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def node_version(node: str) -> tuple[int, int, int] | None:
+    try:
+        mtime = os.stat(node).st_mtime_ns
+    except OSError:
+        return None
+    return _node_version_of(node, mtime)
+
+
+def find_node(explicit: str | os.PathLike[str] | None = None) -> str | None:
+    """The node binary: constructor argument, else $ALEPH_NODE, else `node` on PATH."""
+    candidate = str(explicit) if explicit else os.environ.get("ALEPH_NODE") or "node"
+    if os.sep in candidate:
+        return candidate if os.access(candidate, os.X_OK) else None
+    return shutil.which(candidate)
+
+
+def permission_flag(version: tuple[int, int, int]) -> str:
+    # Node 22.13 / 23.5 made the permission model stable under a new flag name.
+    major, minor, _ = version
+    stable = major >= 24 or (major == 23 and minor >= 5) or (major == 22 and minor >= 13)
+    return "--permission" if stable else "--experimental-permission"
+
+
+def _granted_paths(paths: list[str]) -> list[str]:
+    out = []
+    for p in paths or ["/"]:
+        if p in ("/", "*"):
+            return ["*"]
+        out.append(str(Path(os.path.expanduser(p)).resolve()))
+    return out
+
+
+def _canonical_event(name: str) -> str:
+    try:
+        from aleph_gui.core.hooks import canonical_event
+    except ImportError:  # hooks module not present in a stripped build: keep the name as written
+        return name
+    return canonical_event(name) or name
+
+
+class NodeRuntime(PluginRuntime):
+    """One Node.js plugin; at most one live `node` process at a time."""
+
+    def __init__(self, ctx: RuntimeContext, *, node_path: str | os.PathLike[str] | None = None,
+                 idle_timeout_s: float = IDLE_TIMEOUT_S, ready_timeout_s: float = READY_TIMEOUT_S,
+                 restart_backoff_s: float = RESTART_BACKOFF_S, shutdown_grace_s: float = SHUTDOWN_GRACE_S,
+                 max_line_bytes: int = MAX_LINE_BYTES) -> None:
+        super().__init__(ctx)
+        self._node_arg = node_path
+        self._node: str | None = None
+        self._version: tuple[int, int, int] | None = None
+        self.idle_timeout_s = idle_timeout_s
+        self.ready_timeout_s = ready_timeout_s
+        self.restart_backoff_s = restart_backoff_s
+        self.shutdown_grace_s = shutdown_grace_s
+        self.max_line_bytes = max_line_bytes
+        self._conn: NodeConnection | None = None
+        self._start_lock = asyncio.Lock()
+        self._stopped = False
+        self._crash_times: deque[float] = deque()
+        self._crashed_reason: str | None = None
+        self._crashes = 0
+        self._restarts = 0
+        self._starts = 0
+        self._not_before = 0.0  # backoff: no spawn before this monotonic time
+        self._restart_task: asyncio.Task[None] | None = None
+        self._health_task: asyncio.Task[None] | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._last_activity = time.monotonic()
+        self._in_flight = 0
+        self._services: dict[str, str] = {c.name: "stopped" for c in ctx.manifest.of_type("service")}
+        self._problems: list[Problem] = []
+        self._registered: dict[tuple[str, str], Capability] = {}  # what the running code registered
+        self._runtime_undos: dict[tuple[str, str], Undo] = {}
+        self._hook_alias: dict[str, str] = {}  # declared handler -> handler registered by the code
+
+    # -- facts -------------------------------------------------------------------------------
+    @property
+    def shape(self) -> str:
+        return self.ctx.manifest.node_shape
+
+    @property
+    def pid(self) -> int | None:
+        return self._conn.pid if self._conn and self._conn.running else None
+
+    def status(self) -> dict[str, Any]:
+        conn = self._conn
+        return {
+            "pid": self.pid,
+            "running": bool(conn and conn.running and conn.is_ready),
+            "shape": self.shape,
+            "node": ".".join(map(str, self._version)) if self._version else None,
+            "restarts": self._restarts,
+            "crashes": self._crashes,
+            "crashed": self._crashed_reason,
+            "in_flight": self._in_flight,
+            "services": dict(self._services),
+            "problems": [p.model_dump() for p in self._problems],
+            "network": "not enforced for Node.js plugins",
+        }
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        manifest = self.ctx.manifest
+        if not manifest.entry:
+            raise PluginNotRunnable(self.plugin_id, "is a Node.js plugin without an entry file")
+        escape = path_escape_reason(self.ctx.root, manifest.entry)
+        if escape:
+            raise PluginNotRunnable(self.plugin_id, f"its entry {escape}")
+        if not (self.ctx.root / manifest.entry).is_file():
+            raise PluginNotRunnable(self.plugin_id, f"its entry file '{manifest.entry}' does not exist")
+        self._node = find_node(self._node_arg)
+        self._version = await asyncio.to_thread(node_version, self._node) if self._node else None
+        if self._node is None:
+            raise RuntimeUnavailable(self.plugin_id, "Node.js >= 20 is required, but node was not found "
+                                                     "(install Node.js 20 or set ALEPH_NODE)")
+        if self._version is None or self._version[0] < MIN_NODE_MAJOR:
+            found = ".".join(map(str, self._version)) if self._version else "an unknown version"
+            raise RuntimeUnavailable(self.plugin_id, f"Node.js >= 20 is required, but {self._node} is {found}")
+        # A module plugin that declares nothing is only known once its code has run.
+        declares = any(c.type in ("tool", "hook", "service") for c in manifest.capabilities)
+        if manifest.activation == "startup" or (self.shape == "module" and not declares):
+            await self._ensure_running()
+
+    async def stop(self) -> None:
+        self._stopped = True
+        for task in (self._restart_task, self._health_task):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        self._cancel_idle()
+        conn = self._conn
+        if conn is not None and conn.running:
+            await self._stop_services(conn)
+            await conn.close(self.shutdown_grace_s)
+        self._conn = None
+        for key in list(self._runtime_undos):
+            self._runtime_undos.pop(key)()
+        self._registered.clear()
+
+    async def _stop_services(self, conn: NodeConnection) -> None:
+        for name, state in list(self._services.items()):
+            if state == "running":
+                with contextlib.suppress(AlephError, TimeoutError, RemoteError):
+                    await conn.request(*self._service_request(name, "stop"), timeout_s=self.shutdown_grace_s)
+                self._services[name] = "stopped"
+
+    async def _ensure_running(self) -> NodeConnection:
+        conn = self._conn
+        if conn is not None and conn.is_ready and conn.running:
+            return conn
+        async with self._start_lock:
+            self._check_runnable()
+            conn = self._conn
+            if conn is not None and conn.is_ready and conn.running:
+                return conn
+            delay = self._not_before - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                self._check_runnable()
+            return await self._spawn()
+
+    def _check_runnable(self) -> None:
+        if self._crashed_reason is not None:
+            raise PluginFailed(self.plugin_id, self._crashed_reason)
+        if self._stopped:
+            raise PluginNotRunnable(self.plugin_id, "was stopped")
+
+    async def _spawn(self) -> NodeConnection:
+        argv, env = self._command()
+        conn = NodeConnection(self.plugin_id, argv, self.ctx.root, env, log_sink=self.ctx.log,
+                              on_request=self._host_request, on_notification=self._notification,
+                              on_exit=self._on_exit, max_line_bytes=self.max_line_bytes)
+        self._conn = conn
+        try:
+            init = await conn.open(self.ready_timeout_s)
+        except AlephError as err:
+            self._conn = None
+            self.ctx.log("error", f"could not start: {err.message}")
+            if self._record_crash(err.message):
+                raise PluginFailed(self.plugin_id, self._crashed_reason or err.message) from err
+            raise
+        self._starts += 1
+        log.info("%s: node process %s ready", self.plugin_id, conn.pid)
+        if self.shape == "module":
+            regs = init.get("registrations")
+            self._reconcile(regs if isinstance(regs, list) else [])
+        self._touch()
+        return conn
+
+    def _command(self) -> tuple[list[str], dict[str, str]]:
+        """argv and environment of the plugin process: exactly the granted scope, nothing more."""
+        assert self._node is not None and self._version is not None
+        manifest, scope, root = self.ctx.manifest, self.ctx.scope, self.ctx.root
+        entry = str((root / (manifest.entry or "")).resolve())
+        reads = [str(root)]
+        writes: list[str] = []
+        fa = scope.file_access
+        if fa.mode in ("read", "read_write"):
+            reads += _granted_paths(fa.paths)
+        if fa.mode == "read_write":
+            writes += _granted_paths(fa.paths)
+        argv = [self._node, permission_flag(self._version)]
+        if self.shape == "module":
+            reads.append(str(HOST_SCRIPT))
+        for path in (["*"] if "*" in reads else dict.fromkeys(reads)):
+            argv.append(f"--allow-fs-read={path}")
+        for path in (["*"] if "*" in writes else dict.fromkeys(writes)):
+            argv.append(f"--allow-fs-write={path}")
+        if scope.shell:
+            argv += ["--allow-child-process", "--allow-worker"]
+        argv += [str(HOST_SCRIPT), entry] if self.shape == "module" else [entry]
+        env = {k: os.environ[k] for k in _ENV_KEPT if k in os.environ}
+        env.update(ALEPH_PLUGIN_ID=self.plugin_id, ALEPH_PLUGIN_ROOT=str(root),
+                   ALEPH_PLUGIN_CONFIG=json.dumps(self._config()))
+        return argv, env
+
+    def _config(self) -> dict[str, Any]:
+        return {**self.ctx.manifest.config_defaults, **self.ctx.config}
+
+    # -- crashes and restarts -------------------------------------------------------------------
+    def _record_crash(self, reason: str) -> bool:
+        """Count a crash; True when that was one too many and the plugin is now crashed."""
+        now = time.monotonic()
+        self._crashes += 1
+        self._crash_times.append(now)
+        while self._crash_times and now - self._crash_times[0] > CRASH_WINDOW_S:
+            self._crash_times.popleft()
+        count = len(self._crash_times)
+        if count > MAX_CRASHES:
+            self._crashed_reason = (f"crashed {count} times within {CRASH_WINDOW_S / 60:g} minutes "
+                                    f"(last: {reason}); reload or enable it again to retry")
+            self._services = {name: "stopped" for name in self._services}
+            self.ctx.log("error", self._crashed_reason)
+            self.ctx.report_state("crashed", self._crashed_reason)
+            return True
+        self._not_before = now + self.restart_backoff_s * 2 ** (count - 1)
+        return False
+
+    def _on_exit(self, conn: NodeConnection, reason: str, expected: bool) -> None:
+        if conn is not self._conn:
+            return
+        self._conn = None
+        self._cancel_idle()
+        was_running = [name for name, st in self._services.items() if st == "running"]
+        self._services = {name: "stopped" for name in self._services}
+        if expected or self._stopped:
+            return
+        self.ctx.log("error", f"crashed: {reason}")
+        if self._record_crash(reason):
+            return
+        self._restart_task = asyncio.get_running_loop().create_task(self._restart(was_running))
+
+    async def _restart(self, services: list[str]) -> None:
+        """Bring a crashed process back (after the backoff) and restart its running services."""
+        while not self._stopped and self._crashed_reason is None:
+            try:
+                await self._ensure_running()
+            except AlephError as err:
+                log.info("%s: restart failed: %s", self.plugin_id, err)
+                continue
+            self._restarts += 1
+            self.ctx.log("info", "restarted after a crash")
+            for name in services:
+                with contextlib.suppress(AlephError):
+                    await self.start_service(name)
+            return
+
+    def _after_timeout(self, conn: NodeConnection) -> None:
+        """A call timed out: if the process cannot even answer a ping it is hung, so replace it."""
+        if self._health_task is None or self._health_task.done():
+            self._health_task = asyncio.get_running_loop().create_task(self._check_alive(conn))
+
+    async def _check_alive(self, conn: NodeConnection) -> None:
+        try:
+            await conn.request("ping", {}, PING_TIMEOUT_S)
+        except TimeoutError:
+            await conn.kill(f"stopped answering: a call timed out and it did not answer a ping "
+                            f"within {PING_TIMEOUT_S:g} s, so its process was stopped")
+        except (AlephError, RemoteError):
+            pass  # gone already (crash handling covers it) or ping unsupported but alive
+
+    # -- idle stop -------------------------------------------------------------------------------
+    def _touch(self) -> None:
+        self._last_activity = time.monotonic()
+        if self._idle_timer is None and self.idle_timeout_s > 0:
+            self._idle_timer = asyncio.get_running_loop().call_later(self.idle_timeout_s, self._idle_check)
+
+    def _cancel_idle(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _idle_check(self) -> None:
+        self._idle_timer = None
+        conn = self._conn
+        if conn is None or not conn.running:
+            return
+        remaining = self._last_activity + self.idle_timeout_s - time.monotonic()
+        busy = self._in_flight or any(st == "running" for st in self._services.values())
+        if busy or remaining > 0:
+            self._idle_timer = asyncio.get_running_loop().call_later(
+                max(remaining, 1.0) if not busy else self.idle_timeout_s, self._idle_check)
+            return
+        self.ctx.log("info", f"stopped after {self.idle_timeout_s:g} s without calls; it restarts on demand")
+        self._conn = None
+        asyncio.get_running_loop().create_task(conn.close(self.shutdown_grace_s))
+
+    # -- calls -----------------------------------------------------------------------------------
+    async def _call(self, method: str, params: dict[str, Any], timeout_ms: int, what: str,
+                    timeout_error: type[PluginTimeout] = PluginTimeout) -> Any:
+        conn = await self._ensure_running()
+        self._in_flight += 1
+        try:
+            return await conn.request(method, params, timeout_ms / 1000)
+        except TimeoutError:
+            self._after_timeout(conn)
+            raise timeout_error(self.plugin_id, f"{what} did not answer within {timeout_ms / 1000:g} s "
+                                                "and was cancelled") from None
+        except RemoteError as err:
+            raise PluginCallError(self.plugin_id, f"{what} failed: {err.message}") from None
+        except PluginCrashed as err:
+            raise PluginCrashed(self.plugin_id, f"{what} failed: {err.message}") from None
+        finally:
+            self._in_flight -= 1
+            self._touch()
+
+    async def call_tool(self, tool: str, arguments: dict[str, Any]) -> Any:
+        manifest = self.ctx.manifest
+        timeout = manifest.limits.tool_timeout_ms or TOOL_TIMEOUT_MS
+        declared = manifest.tool(tool)
+        if self.shape == "server":
+            if declared is None:
+                raise PluginCallError(self.plugin_id, f"has no tool named '{tool}'")
+            params = {"handler": declared.handler_name, "arguments": arguments}
+        else:
+            await self._ensure_running()
+            if ("tool", tool) not in self._registered:
+                if declared is not None:
+                    raise PluginCallError(self.plugin_id, f"the tool '{tool}' is declared in the manifest "
+                                                          "but the plugin's code never registers it")
+                raise PluginCallError(self.plugin_id, f"has no tool named '{tool}'")
+            params = {"handler": tool, "arguments": arguments}
+        return await self._call("plugin.call", params, timeout, f"tool '{tool}'")
+
+    async def run_hook(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
+        timeout = timeout_ms or self.ctx.manifest.limits.hook_timeout_ms or HOOK_TIMEOUT_MS
+        what = f"hook handler '{handler}'"
+        if self.shape == "server":
+            answer = await self._call("plugin.call", {"handler": handler, "arguments": event}, timeout, what,
+                                      HookTimeout)
+        else:
+            await self._ensure_running()
+            name = self._hook_alias.get(handler, handler)
+            answer = await self._call("hook.run", {"handler": name, "event": event}, timeout, what, HookTimeout)
+        try:
+            return result_from_json(answer)
+        except BadHookAnswer as err:
+            raise PluginCallError(self.plugin_id, f"{what} answered something that is not a hook "
+                                                  f"decision: {err}") from None
+
+    # -- services --------------------------------------------------------------------------------
+    def _service(self, name: str) -> Capability:
+        cap = next((c for c in self.ctx.manifest.of_type("service") if c.name == name), None)
+        cap = cap or self._registered.get(("service", name))
+        if cap is None:
+            raise PluginCallError(self.plugin_id, f"has no service named '{name}'")
+        return cap
+
+    def _service_request(self, name: str, action: str) -> tuple[str, dict[str, Any]]:
+        if self.shape == "module":
+            return f"service.{action}", {"id": name}
+        cap = self._service(name)
+        handler = cap.details.get(f"{action}_handler") or f"{name}.{action}"
+        return "plugin.call", {"handler": handler, "arguments": {}}
+
+    async def start_service(self, name: str) -> None:
+        self._service(name)
+        if self._services.get(name) == "running":
+            return
+        timeout = self.ctx.manifest.limits.tool_timeout_ms or TOOL_TIMEOUT_MS
+        self._services[name] = "starting"
+        try:
+            await self._ensure_running()
+            self._service(name)  # a module plugin may have registered it only now
+            await self._call(*self._service_request(name, "start"), timeout, f"service '{name}' start")
+        except AlephError:
+            self._services[name] = "failed"
+            raise
+        self._services[name] = "running"
+
+    async def stop_service(self, name: str) -> None:
+        self._service(name)
+        conn = self._conn
+        if self._services.get(name) != "running" or conn is None or not conn.running:
+            self._services[name] = "stopped"
+            return
+        timeout = self.ctx.manifest.limits.tool_timeout_ms or TOOL_TIMEOUT_MS
+        self._services[name] = "stopping"
+        try:
+            await self._call(*self._service_request(name, "stop"), timeout, f"service '{name}' stop")
+        finally:
+            self._services[name] = "stopped"
+            self._touch()
+
+    # -- registrations (module shape) ------------------------------------------------------------
+    def _capability_of(self, reg: Any) -> Capability | None:
+        if not isinstance(reg, dict) or reg.get("type") not in CAPABILITY_TYPES:
+            self.ctx.log("warning", f"ignored a registration that is not understood: {str(reg)[:200]}")
+            return None
+        kind = reg["type"]
+        try:
+            cap = Capability(
+                type=kind, name=str(reg.get("name") or ""), description=str(reg.get("description") or ""),
+                event=_canonical_event(str(reg.get("event") or "")) if kind == "hook" else "",
+                handler=str(reg.get("handler") or ""),
+                priority=int(reg.get("priority") or 0),
+                hook_kind="observer" if reg.get("hook_kind") == "observer" else "interceptor",
+                matcher=str(reg.get("matcher") or ""), fail_closed=bool(reg.get("fail_closed")),
+                parameters=reg.get("parameters") if isinstance(reg.get("parameters"), dict) else None,
+                details=reg.get("details") if isinstance(reg.get("details"), dict) else {},
+            )
+        except (ValueError, TypeError) as err:
+            self.ctx.log("warning", f"ignored an invalid {kind} registration: {err}")
+            return None
+        if not cap.label:
+            self.ctx.log("warning", f"ignored a {kind} registration without a name")
+            return None
+        return cap
+
+    def _reconcile(self, regs: list[Any]) -> None:
+        """Compare what the code registered with the manifest; report new ones to the registry."""
+        registered: dict[tuple[str, str], Capability] = {}
+        for reg in regs:
+            cap = self._capability_of(reg)
+            if cap is not None:
+                registered.setdefault((cap.type, cap.label), cap)
+        self._registered = registered
+        for cap in registered.values():
+            if cap.type == "service":
+                self._services.setdefault(cap.name, "stopped")
+        self._check_declared()
+        # Registrations go to the registry once start() has returned, so the manager can
+        # attach them (and their undos) to the loaded plugin.
+        asyncio.get_running_loop().call_soon(self._publish)
+
+    def _publish(self) -> None:
+        if self._stopped:
+            return
+        for key, cap in self._registered.items():
+            if key not in self._runtime_undos:
+                self._runtime_undos[key] = self.ctx.register(cap)
+        for key in [k for k in self._runtime_undos if k not in self._registered]:
+            self._runtime_undos.pop(key)()
+
+    def _check_declared(self) -> None:
+        problems: list[Problem] = []
+        self._hook_alias.clear()
+        manifest = self.ctx.manifest
+        for i, cap in enumerate(manifest.capabilities):
+            if cap.type in ("tool", "service") and (cap.type, cap.name) not in self._registered:
+                problems.append(problem_error(
+                    manifest.manifest_file, f"capabilities[{i}]",
+                    f"the {cap.type} '{cap.name}' is declared in the manifest but the plugin's code "
+                    "never registers it"))
+            elif cap.type == "hook":
+                hooks = [c for c in self._registered.values() if c.type == "hook" and c.event == cap.event]
+                match = next((h for h in hooks if h.handler == cap.handler_name), hooks[0] if hooks else None)
+                if match is None:
+                    problems.append(problem_error(
+                        manifest.manifest_file, f"capabilities[{i}]",
+                        f"the hook on '{cap.event}' is declared in the manifest but the plugin's code "
+                        "never registers a handler for it"))
+                else:
+                    self._hook_alias[cap.handler_name] = match.handler_name
+        for problem in problems:
+            if problem not in self._problems:
+                self.ctx.log("error", problem.message)
+        self._problems = problems
+
+    def _notification(self, method: str, params: dict[str, Any]) -> None:
+        if method == "log":
+            level = params.get("level") if params.get("level") in ("debug", "info", "warning", "error") else "info"
+            self.ctx.log(str(level), str(params.get("message", "")))
+        elif method == "$/register" and self.shape == "module":
+            cap = self._capability_of(params)
+            if cap is not None and (cap.type, cap.label) not in self._registered:
+                self._registered[(cap.type, cap.label)] = cap
+                if cap.type == "service":
+                    self._services.setdefault(cap.name, "stopped")
+                self._check_declared()
+                self._publish()
+        else:
+            log.debug("%s: ignored notification %s", self.plugin_id, method)
+
+    # -- host APIs (api.call from the plugin) ------------------------------------------------------
+    async def _host_request(self, method: str, params: dict[str, Any]) -> Any:
+        if method != "host.call":
+            raise RemoteError(-32601, f"unknown method '{method}'")
+        api = params.get("api")
+        args = params.get("args") if isinstance(params.get("args"), dict) else {}
+        if not isinstance(api, str) or not api:
+            raise RemoteError(-32602, "host.call needs an 'api' name")
+        family = api.split(".", 1)[0]
+        allowed = sorted(set(self.ctx.scope.allowed_apis) | {"log"})
+        if family not in allowed:
+            message = (f"the host API '{api}' is not allowed for this plugin "
+                       f"(allowed_apis: {', '.join(allowed)})")
+            self.ctx.log("warning", f"refused: {message}")
+            raise RemoteError(SCOPE_DENIED_CODE, message)
+        return self._run_host_api(api, args)
+
+    def _run_host_api(self, api: str, args: dict[str, Any]) -> Any:
+        state, pid = self.ctx.state, self.plugin_id
+        if api == "log":
+            level = args.get("level") if args.get("level") in ("debug", "info", "warning", "error") else "info"
+            self.ctx.log(str(level), str(args.get("message", "")))
+            return None
+        if api in ("kv.get", "kv.set"):
+            key = args.get("key")
+            if not isinstance(key, str) or not key or len(key) > 256:
+                raise RemoteError(-32602, f"{api} needs a 'key' string of 1 to 256 characters")
+            if api == "kv.get":
+                raw = state.kv_get(pid, key)
+                return None if raw is None else json.loads(raw)
+            value = json.dumps(args.get("value")).encode()
+            if len(value) > KV_MAX_VALUE_BYTES:
+                raise RemoteError(-32602, f"kv.set: the value is larger than {KV_MAX_VALUE_BYTES} bytes")
+            state.kv_set(pid, key, value)
+            return None
+        if api == "time.now":
+            now = time.time()
+            return {"unix": now, "iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))}
+        if api == "config.get":
+            config = self._config()
+            key = args.get("key")
+            return config.get(key) if isinstance(key, str) else config
+        raise RemoteError(-32601, f"unknown host API '{api}' (offered: log, kv.get, kv.set, time.now, "
+                                  "config.get)")
