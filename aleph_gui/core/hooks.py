@@ -7,9 +7,26 @@ Python handlers are called inline and tracing is an append to a bounded ring.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from time import perf_counter_ns
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from aleph_gui.core.errors import AlephError, HookTimeout
+from aleph_gui.core.hook_result import Block, Continue, HookResult, Intercept
+
+if TYPE_CHECKING:
+    from aleph_gui.core.manifest.model import Capability
+    from aleph_gui.core.runtime.base import PluginRuntime
+
+log = logging.getLogger(__name__)
 
 
 class HookEvent(StrEnum):
@@ -95,3 +112,464 @@ def canonical_event(name: str) -> str | None:
 def claude_event_name(event: str) -> str:
     """The name a Claude command hook expects in `hook_event_name` (canonical name if none)."""
     return _claude_names().get(event, event)
+
+
+# -- matchers -----------------------------------------------------------------------------------
+
+_PLAIN_NAMES = re.compile(r"^[A-Za-z0-9_\-]+(\|[A-Za-z0-9_\-]+)*$")
+# Where the matcher looks: the tool name, or for session/compaction/notification events the
+# field Claude Code matches on there (`source`, `trigger`, `notification_type`).
+SUBJECT_KEYS = ("tool_name", "tool", "name", "source", "trigger", "notification_type")
+Matcher = Callable[[str | None], bool]
+
+
+def matcher_problem(matcher: str) -> str | None:
+    """Why a matcher can never match (an invalid regex), or None."""
+    if matcher in ("", "*") or _PLAIN_NAMES.match(matcher):
+        return None
+    try:
+        re.compile(matcher)
+    except re.error as exc:
+        return f"matcher {matcher!r} is not a valid regular expression ({exc}); this hook never runs"
+    return None
+
+
+@cache
+def compile_matcher(matcher: str) -> Matcher | None:
+    """None = matches everything. `A|B` of plain names = exact names; else a full-match regex."""
+    if matcher in ("", "*"):
+        return None
+    if _PLAIN_NAMES.match(matcher):
+        names = frozenset(matcher.split("|"))
+        return lambda subject: subject in names
+    try:
+        pattern = re.compile(matcher)
+    except re.error:
+        return lambda subject: False
+    return lambda subject: subject is not None and pattern.fullmatch(subject) is not None
+
+
+def event_subject(data: dict[str, Any]) -> str | None:
+    for key in SUBJECT_KEYS:
+        value = data.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+# -- handlers, records, results -------------------------------------------------------------------
+
+DEFAULT_TIMEOUT_MS = 1000
+RING_SIZE = 2000
+
+
+@dataclass
+class HookHandler:
+    """One listener on one event. `func` = built-in Python handler; else `runtime` runs `handler`."""
+
+    plugin_id: str
+    event: str  # canonical
+    handler: str
+    priority: int = 0
+    kind: str = "interceptor"  # or "observer"
+    matcher: str = ""
+    fail_closed: bool = False
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    runtime: PluginRuntime | None = None
+    func: Callable[[dict[str, Any]], HookResult | None] | None = None
+    # set for hooks that are listed but never run (Claude `prompt`/`agent` hooks)
+    skip_reason: str = ""
+
+    def __post_init__(self) -> None:
+        self._match = compile_matcher(self.matcher)
+
+
+def handler_from_capability(plugin_id: str, cap: Capability, runtime: PluginRuntime | None,
+                            default_timeout_ms: int | None = None) -> HookHandler:
+    """The executor entry for a manifest's hook capability (what the manager registers)."""
+    skip = ""
+    if cap.details.get("not_run") or cap.details.get("hook_type") in ("prompt", "agent"):
+        skip = f"{cap.details.get('hook_type')} hooks are not run by this app"
+    return HookHandler(plugin_id=plugin_id, event=canonical_event(cap.event) or cap.event,
+                       handler=cap.handler_name, priority=cap.priority, kind=cap.hook_kind, matcher=cap.matcher,
+                       fail_closed=cap.fail_closed,
+                       timeout_ms=cap.timeout_ms or default_timeout_ms or DEFAULT_TIMEOUT_MS,
+                       runtime=runtime, skip_reason=skip)
+
+
+class TraceRecord(NamedTuple):
+    """One handler call. Kept as a tuple: tracing sits on the hot path of every event."""
+
+    time: float  # unix seconds
+    event: str
+    plugin: str
+    handler: str
+    decision: str  # continue | intercept | block | skipped
+    duration_us: int
+    error: str
+    modified_keys: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"time": self.time, "event": self.event, "plugin": self.plugin, "handler": self.handler,
+                "decision": self.decision, "duration_us": self.duration_us, "error": self.error,
+                "modified_keys": list(self.modified_keys)}
+
+
+# A TraceRecord's fields as a plain tuple, with the duration in nanoseconds: what the hot path
+# appends (and what the audit sink receives, ready for `executemany`).
+TraceRow = tuple
+
+
+def to_record(row: TraceRow) -> TraceRecord:
+    t, event, plugin, handler, decision, duration_ns, err, keys = row
+    return TraceRecord(t, event, plugin, handler, decision, duration_ns // 1000, err, keys)
+
+
+class FireResult:
+    """The outcome of one event: the final decision and data, and one trace record per handler.
+
+    The executor keeps the records as plain tuples (`rows`); `trace` builds the typed records
+    only when someone reads them, so tracing costs one tuple per handler call.
+    """
+
+    __slots__ = ("decision", "data", "reason", "rows", "_trace")
+
+    def __init__(self, decision: str, data: dict[str, Any], reason: str = "",
+                 trace: list[TraceRecord] | None = None, rows: list[TraceRow] | None = None) -> None:
+        self.decision = decision  # continue | intercept | block
+        self.data = data
+        self.reason = reason
+        self.rows: list[TraceRow] = rows if rows is not None else list(trace or [])
+        self._trace = trace
+
+    @property
+    def trace(self) -> list[TraceRecord]:
+        if self._trace is None:
+            self._trace = [to_record(r) for r in self.rows]
+        return self._trace
+
+    def to_json(self) -> dict[str, Any]:
+        return {"decision": self.decision, "data": self.data, "reason": self.reason,
+                "trace": [r.to_json() for r in self.trace]}
+
+    def __repr__(self) -> str:
+        return f"FireResult(decision={self.decision!r}, reason={self.reason!r}, calls={len(self.rows)})"
+
+
+_NO_KEYS: tuple[str, ...] = ()
+_MISSING = object()
+
+
+def _modified_keys(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, ...]:
+    changed = [k for k, v in new.items() if old.get(k, _MISSING) != v]
+    changed += [k for k in old if k not in new]
+    return tuple(changed)
+
+
+def _failure_text(exc: BaseException, h: HookHandler) -> str:
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError, HookTimeout)):
+        return f"timed out after {h.timeout_ms} ms"
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, AlephError) else f"{type(exc).__name__}: {text}"
+
+
+# -- the executor -----------------------------------------------------------------------------------
+
+_EMPTY: tuple[HookHandler, ...] = ()
+
+
+class _Chain(NamedTuple):
+    """The handlers of one event, prepared once per change so `fire` does no sorting or checks."""
+
+    interceptors: tuple[HookHandler, ...]
+    observers: tuple[HookHandler, ...]
+    # (matcher, func, plugin_id, handler) when every interceptor is a runnable built-in function
+    fast: tuple[tuple[Any, ...], ...] | None
+    needs_subject: bool
+
+
+_NO_CHAIN = _Chain(_EMPTY, _EMPTY, (), False)
+
+
+def _prepare(handlers: tuple[HookHandler, ...]) -> _Chain:
+    interceptors = tuple(h for h in handlers if h.kind != "observer")
+    observers = tuple(h for h in handlers if h.kind == "observer")
+    fast = None
+    if all(h.func is not None and not h.skip_reason for h in interceptors):
+        fast = tuple((h._match, h.func, h.plugin_id, h.handler, h) for h in interceptors)
+    return _Chain(interceptors, observers, fast, any(h._match is not None for h in handlers))
+
+
+class HookExecutor:
+    """Runs the handlers of an event: interceptors in order, then observers together.
+
+    Handler lists are immutable tuples replaced on every add/undo, so `fire` works on the
+    snapshot it started with (a reload mid-event does not change that event's chain).
+    """
+
+    def __init__(self, trace_sink: Callable[[list[TraceRow]], None] | None = None,
+                 ring_size: int = RING_SIZE) -> None:
+        self._handlers: dict[str, tuple[HookHandler, ...]] = {}
+        self._chains: dict[str, _Chain] = {}
+        self._ring: deque[TraceRow] = deque(maxlen=ring_size)
+        self._subscribers: tuple[Callable[[TraceRecord], None], ...] = ()
+        self._trace_sink = trace_sink
+
+    # -- registration ----------------------------------------------------------------------------
+    def _set(self, event: str, handlers: tuple[HookHandler, ...]) -> None:
+        if handlers:
+            self._handlers[event] = handlers
+            self._chains[event] = _prepare(handlers)
+        else:
+            self._handlers.pop(event, None)
+            self._chains.pop(event, None)
+
+    def add(self, handler: HookHandler) -> Callable[[], None]:
+        """Register a handler (lower priority runs first; ties by plugin id). Returns its undo."""
+        problem = matcher_problem(handler.matcher)
+        if problem:
+            log.warning("%s: %s", handler.plugin_id, problem)
+        chain = list(self._handlers.get(handler.event, _EMPTY)) + [handler]
+        chain.sort(key=lambda h: (h.priority, h.plugin_id))  # stable: one plugin keeps its order
+        self._set(handler.event, tuple(chain))
+
+        def undo() -> None:
+            current = self._handlers.get(handler.event, _EMPTY)
+            self._set(handler.event, tuple(h for h in current if h is not handler))
+
+        return undo
+
+    def remove_plugin(self, plugin_id: str) -> None:
+        for event, chain in list(self._handlers.items()):
+            self._set(event, tuple(h for h in chain if h.plugin_id != plugin_id))
+
+    def handlers(self, event: str | None = None) -> list[HookHandler]:
+        events = [canonical_event(event) or event] if event else sorted(self._handlers)
+        return [h for e in events for h in self._handlers.get(e, _EMPTY)]
+
+    def subscribe(self, callback: Callable[[TraceRecord], None]) -> Callable[[], None]:
+        """`callback(record)` for every handler call, after each event (never during the chain)."""
+        self._subscribers = self._subscribers + (callback,)
+
+        def undo() -> None:
+            self._subscribers = tuple(c for c in self._subscribers if c is not callback)
+
+        return undo
+
+    def recent(self, n: int = 100) -> list[TraceRecord]:
+        return [to_record(r) for r in list(self._ring)[-n:]] if n > 0 else []
+
+    # -- firing ------------------------------------------------------------------------------------
+    async def fire(self, event: str, data: dict[str, Any] | None = None) -> FireResult:
+        """Run the event through its chain. Never raises for a handler's failure."""
+        chain = self._chains.get(event)
+        name = event
+        if chain is None:
+            name = canonical_event(event) or event
+            chain = self._chains.get(name, _NO_CHAIN)
+        current: dict[str, Any] = data if data is not None else {}
+        records: list[TraceRow] = []
+        now = time.time()
+        subject = event_subject(current) if chain.needs_subject else None
+        decision, reason = "continue", ""
+        fast = chain.fast
+        if fast is not None:
+            # Hot path, inlined on purpose (it is what the benchmark measures): built-in Python
+            # handlers are called directly, with one clock read and one tuple appended each.
+            append = records.append
+            t_prev = perf_counter_ns()
+            for match, func, plugin_id, handler_name, h in fast:
+                if match is not None and not match(subject):
+                    continue
+                try:
+                    result = func(current)
+                except Exception as exc:  # a built-in handler's bug must not stop the event
+                    t = perf_counter_ns()
+                    current, decision, reason, stop = self._apply(
+                        h, None, _failure_text(exc, h), t - t_prev, name, current, now, records, decision, reason)
+                    if stop:
+                        break
+                    t_prev = t
+                    continue
+                t = perf_counter_ns()
+                if result is None or result.__class__ is Continue:
+                    append((now, name, plugin_id, handler_name, "continue", t - t_prev, "", _NO_KEYS))
+                    t_prev = t
+                    continue
+                current, decision, reason, stop = self._apply(h, result, "", t - t_prev, name, current, now,
+                                                              records, decision, reason)
+                if stop:
+                    break
+                t_prev = perf_counter_ns()
+        elif chain.interceptors:
+            current, decision, reason = await self._run_chain(chain.interceptors, name, current, subject, now,
+                                                              records)
+        if chain.observers:
+            await self._run_observers(chain.observers, name, current, subject, now, records)
+        self._ring.extend(records)
+        result = FireResult(decision, current, reason, rows=records)
+        if self._subscribers or self._trace_sink is not None:
+            self._publish(result)
+        return result
+
+    async def _run_chain(self, chain: tuple[HookHandler, ...], name: str, current: dict[str, Any],
+                         subject: str | None, now: float, records: list[TraceRow]) -> tuple[dict[str, Any], str, str]:
+        """The general chain: built-in, WASM (batched in one worker hop) and async runtimes mixed."""
+        decision, reason = "continue", ""
+        i, n = 0, len(chain)
+        while i < n:
+            h = chain[i]
+            i += 1
+            if h._match is not None and not h._match(subject):
+                continue
+            if h.skip_reason:
+                records.append((now, name, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, _NO_KEYS))
+                continue
+            runtime = h.runtime
+            if h.func is not None:
+                t0 = perf_counter_ns()
+                try:
+                    result, err = h.func(current), ""
+                except Exception as exc:
+                    result, err = None, _failure_text(exc, h)
+                dt = (perf_counter_ns() - t0)
+            elif runtime is not None and runtime.supports_blocking_hooks:
+                # A run of consecutive blocking-capable handlers (WASM) goes to one worker thread.
+                batch = [h]
+                while i < n and chain[i].func is None and chain[i].runtime is not None \
+                        and chain[i].runtime.supports_blocking_hooks and not chain[i].skip_reason:  # type: ignore[union-attr]
+                    batch.append(chain[i])
+                    i += 1
+                stop, current, decision, reason = await self._run_blocking_batch(
+                    batch, name, current, subject, now, records, decision, reason)
+                if stop:
+                    break
+                continue
+            elif runtime is not None:
+                t0 = perf_counter_ns()
+                try:
+                    result = await asyncio.wait_for(
+                        runtime.run_hook(h.handler, {"event": name, "data": current}, h.timeout_ms),
+                        h.timeout_ms / 1000 + 0.5)  # the runtime enforces the limit; this is a backstop
+                    err = ""
+                except Exception as exc:
+                    result, err = None, _failure_text(exc, h)
+                dt = (perf_counter_ns() - t0)
+            else:
+                result, err, dt = None, "handler has neither a function nor a runtime", 0
+            current, decision, reason, stop = self._apply(h, result, err, dt, name, current, now, records,
+                                                          decision, reason)
+            if stop:
+                break
+        return current, decision, reason
+
+    @staticmethod
+    def _apply(h: HookHandler, result: Any, err: str, dt: int, name: str, current: dict[str, Any],
+               now: float, records: list[TraceRow], decision: str,
+               reason: str) -> tuple[dict[str, Any], str, str, bool]:
+        """Record one interceptor's answer; returns (data, decision, reason, stop)."""
+        if err:
+            if h.fail_closed:
+                records.append((now, name, h.plugin_id, h.handler, "block", dt, err, _NO_KEYS))
+                return current, "block", f"{h.plugin_id}: {err}", True
+            records.append((now, name, h.plugin_id, h.handler, "continue", dt, err, _NO_KEYS))
+            return current, decision, reason, False
+        if result is None or type(result) is Continue:
+            records.append((now, name, h.plugin_id, h.handler, "continue", dt, "", _NO_KEYS))
+            return current, decision, reason, False
+        if type(result) is Intercept:
+            keys = _modified_keys(current, result.data)
+            records.append((now, name, h.plugin_id, h.handler, "intercept", dt, "", keys))
+            return dict(result.data), "intercept", reason, False
+        if type(result) is Block:
+            records.append((now, name, h.plugin_id, h.handler, "block", dt, "", _NO_KEYS))
+            return current, "block", result.reason or f"blocked by {h.plugin_id}", True
+        err = f"answered {type(result).__name__}, not Continue, Intercept or Block"
+        return HookExecutor._apply(h, None, err, dt, name, current, now, records, decision, reason)
+
+    async def _run_blocking_batch(self, batch: list[HookHandler], name: str, current: dict[str, Any],
+                                  subject: str | None, now: float,
+                                  records: list[TraceRow], decision: str,
+                                  reason: str) -> tuple[bool, dict[str, Any], str, str]:
+        """Run handlers whose runtime can block, in order, in ONE executor hop."""
+
+        def run_all() -> tuple[bool, dict[str, Any], str, str]:
+            data, dec, why = current, decision, reason
+            for h in batch:
+                if h._match is not None and not h._match(subject):
+                    continue
+                t0 = perf_counter_ns()
+                try:
+                    result = h.runtime.run_hook_blocking(  # type: ignore[union-attr]
+                        h.handler, {"event": name, "data": data}, h.timeout_ms)
+                    err = ""
+                except Exception as exc:  # trap, timeout, bad output: one clear sentence in the trace
+                    result, err = None, _failure_text(exc, h)
+                dt = (perf_counter_ns() - t0)
+                data, dec, why, stop = self._apply(h, result, err, dt, name, data, now, records, dec, why)
+                if stop:
+                    return True, data, dec, why
+            return False, data, dec, why
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, run_all)
+
+    async def _run_observers(self, observers: tuple[HookHandler, ...], name: str, data: dict[str, Any],
+                             subject: str | None, now: float, records: list[TraceRow]) -> None:
+        """Observers see the final data together; whatever they answer does not change the outcome."""
+        pending = []
+        for h in observers:
+            if h._match is not None and not h._match(subject):
+                continue
+            if h.skip_reason:
+                records.append((now, name, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, _NO_KEYS))
+            elif h.func is not None:
+                t0 = perf_counter_ns()
+                try:
+                    result, err = h.func(dict(data)), ""
+                except Exception as exc:
+                    result, err = None, _failure_text(exc, h)
+                records.append((now, name, h.plugin_id, h.handler, _observed(result, err),
+                                (perf_counter_ns() - t0), err, _NO_KEYS))
+            elif h.runtime is not None:
+                pending.append(h)
+        if pending:
+            outcomes = await asyncio.gather(*(self._observe(h, name, data) for h in pending))
+            records.extend(outcomes)
+
+    async def _observe(self, h: HookHandler, name: str, data: dict[str, Any]) -> TraceRow:
+        t0 = perf_counter_ns()
+        payload = {"event": name, "data": dict(data)}
+        try:
+            if h.runtime.supports_blocking_hooks:  # type: ignore[union-attr]
+                loop = asyncio.get_running_loop()
+                call = loop.run_in_executor(None, h.runtime.run_hook_blocking,  # type: ignore[union-attr]
+                                            h.handler, payload, h.timeout_ms)
+            else:
+                call = h.runtime.run_hook(h.handler, payload, h.timeout_ms)  # type: ignore[union-attr]
+            result, err = await asyncio.wait_for(call, h.timeout_ms / 1000 + 0.5), ""
+        except Exception as exc:
+            result, err = None, _failure_text(exc, h)
+        return (time.time(), name, h.plugin_id, h.handler, _observed(result, err),
+                (perf_counter_ns() - t0), err, _NO_KEYS)
+
+    def _publish(self, result: FireResult) -> None:
+        """Subscribers and the sink must never break an event: their errors are logged."""
+        if self._subscribers:
+            for rec in result.trace:
+                for cb in self._subscribers:
+                    try:
+                        cb(rec)
+                    except Exception:
+                        log.exception("hook trace subscriber failed")
+        if self._trace_sink is not None:
+            try:
+                self._trace_sink(result.rows)
+            except Exception:
+                log.exception("hook trace sink failed")
+
+
+def _observed(result: Any, err: str) -> str:
+    if err:
+        return "continue"
+    return getattr(result, "decision", "continue")
