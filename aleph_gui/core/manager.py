@@ -170,15 +170,19 @@ class ExtensionManager:
         infos = build_inventory(found, self.state, safe_mode=self.safe_mode)
         # A running plugin whose files changed keeps its entry; the new version goes through the
         # hot-update path (prepared first, review when it asks for more, old kept when broken).
-        updates: list[DiscoveredPlugin] = []
+        updates: list[tuple[str, DiscoveredPlugin]] = []
         by_path = {f.path: f for f in found}
+        old_by_path = {(i.origin, i.path): i for i in self._infos}
+        running_at = {(lp.origin, lp.path): pid for pid, lp in self._loaded.items()}
         for n, info in enumerate(infos):
-            loaded = self._loaded.get(info.id)
-            key = (info.id, info.origin, str(info.path))
-            if loaded and key in old and info.state != "overridden" and loaded.path == info.path \
-                    and (info.manifest != loaded.manifest or not by_path[info.path].valid):
-                infos[n] = old[key]
-                updates.append(by_path[info.path])
+            pid = running_at.get((info.origin, info.path.resolve()))
+            previous = old_by_path.get((info.origin, info.path))
+            if pid is None or previous is None or info.state == "overridden":
+                continue
+            fresh = by_path[info.path]
+            if not fresh.valid or (info.id == pid and info.manifest != self._loaded[pid].manifest):
+                infos[n] = previous
+                updates.append((pid, fresh))
         self._infos = infos
         new_keys = {(i.id, i.origin, str(i.path)) for i in self._infos}
         for key, info in old.items():
@@ -201,8 +205,8 @@ class ExtensionManager:
                 self._emit(ev.StateChanged(info.id, state=info.state, previous=old_states.get(info.id, ""),
                                            reason=info.state_reason))
             await self._sync_loaded(info)
-        for update in updates:
-            await self._apply_update(update)
+        for pid, update in updates:
+            await self._apply_update(pid, update)
 
     async def _sync_loaded(self, info: PluginInfo) -> None:
         """Make the running set match the state word: load enabled plugins, unload the rest."""
@@ -310,14 +314,14 @@ class ExtensionManager:
         a broken or scope-widening new version leaves the old one running."""
         info = self._active_info(plugin_id)
         found = await asyncio.to_thread(load_one, info.path, info.origin)
-        if found.id != plugin_id:  # the id changed on disk: treat as remove + add
+        if found.valid and found.id != plugin_id:  # the id changed on disk: remove + add
             await self.discover()
             return self.plugin(found.id)
         self._runtime_state.pop(plugin_id, None)
-        return await self._apply_update(found)
+        return await self._apply_update(plugin_id, found)
 
-    async def _apply_update(self, found: DiscoveredPlugin) -> PluginInfo:
-        plugin_id = found.id
+    async def _apply_update(self, plugin_id: str, found: DiscoveredPlugin) -> PluginInfo:
+        """Apply a re-read version of a plugin (`found` may be broken: then its id may differ)."""
         running = self._loaded.get(plugin_id)
         if not found.valid:
             if running is not None:
@@ -326,6 +330,9 @@ class ExtensionManager:
                     self._emit(ev.ProblemReported(plugin_id, **problem.model_dump()))
                 self._emit(ev.PluginChanged(plugin_id, version=running.manifest.version))
                 return self.plugin(plugin_id)
+            if found.id != plugin_id:  # not running and now unreadable: list it under its new name
+                await self.discover()
+                return self.plugin(found.id)
             return await self._refresh(plugin_id, found)
         self._broken_update.pop(plugin_id, None)
         assert found.manifest is not None
