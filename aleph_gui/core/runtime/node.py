@@ -526,8 +526,10 @@ class NodeRuntime(PluginRuntime):
     def _publish(self) -> None:
         if self._stopped:
             return
+        # What the manifest declares is in the registry already; only code-only ones are new.
+        declared = {(c.type, c.label) for c in self.ctx.manifest.capabilities}
         for key, cap in self._registered.items():
-            if key not in self._runtime_undos:
+            if key not in self._runtime_undos and key not in declared:
                 self._runtime_undos[key] = self.ctx.register(cap)
         for key in [k for k in self._runtime_undos if k not in self._registered]:
             self._runtime_undos.pop(key)()

@@ -61,16 +61,23 @@ class LogLimiter:
     def __call__(self, level: str, message: str) -> None:
         now = time.monotonic()
         if now - self._window >= 1.0:
-            if self._dropped:
-                self._sink("warning", f"{self._dropped} log lines were dropped: the plugin writes too fast")
-            self._window, self._count, self._dropped = now, 0, 0
+            self._flush()
+            self._window, self._count = now, 0
         if self._count >= self._per_second:
+            if not self._dropped:  # say how many were dropped once the window is over
+                with contextlib.suppress(RuntimeError):
+                    asyncio.get_running_loop().call_later(max(self._window + 1.0 - now, 0.0), self._flush)
             self._dropped += 1
             return
         self._count += 1
         if len(message) > LOG_LINE_CHARS:
             message = message[:LOG_LINE_CHARS] + " …(truncated)"
         self._sink(level, message)
+
+    def _flush(self) -> None:
+        if self._dropped:
+            dropped, self._dropped = self._dropped, 0
+            self._sink("warning", f"{dropped} log lines were dropped: the plugin writes too fast")
 
 
 RequestHandler = Callable[[str, dict[str, Any]], Awaitable[Any]]

@@ -1,0 +1,3 @@
+'use strict';
+// Reads its input but never prints the ready line.
+process.stdin.resume();
