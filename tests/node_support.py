@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from aleph_gui.core.manifest.detect import load_plugin_folder
@@ -59,3 +60,12 @@ def make_runtime(folder: Path, home: Path, scope: Scope | None = None, **options
     )
     harness.runtime = NodeRuntime(ctx, **options)
     return harness
+
+
+def process_gone(pid: int) -> bool:
+    """True when the process no longer exists at all: exited *and* reaped (a zombie still counts)."""
+    try:
+        psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return True
+    return False
