@@ -132,7 +132,14 @@ async def cmd_watch(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
+    ready = False
+
     def show(event: Any) -> None:
+        # The contract: the first line is Ready; the initial inventory is what `list` shows.
+        nonlocal ready
+        ready = ready or event.type == "Ready"
+        if not ready:
+            return
         doc = event.to_json()
         if args.json:
             _out(doc, pretty=False)

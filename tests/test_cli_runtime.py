@@ -1,0 +1,108 @@
+"""`aleph-ext` commands that run plugins: call, fire, install, uninstall, watch — as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from manager_helpers import static_toml, write_plugin
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT_TOOLS = ROOT / "plugins_demo" / "wasm-wat-text-tools"
+
+
+def ext(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "aleph_gui.cli", "--home", str(home), "--no-builtin",
+                           "--project", str(home / "no-project"), *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    shutil.copytree(TEXT_TOOLS, home / "plugins" / "wasm-wat-text-tools")
+    return home
+
+
+def test_call_refuses_until_granted_then_answers(home: Path) -> None:
+    # the demo asks only for `log`, so widen it to need review
+    manifest = home / "plugins" / "wasm-wat-text-tools" / "aleph.plugin.toml"
+    manifest.write_text(manifest.read_text().replace('allowed_apis = ["log"]', 'allowed_apis = ["log", "kv"]'))
+    refused = ext(home, "call", "wasm-wat-text-tools", "uppercase", "--input", '{"text": "hi"}')
+    assert refused.returncode == 1
+    assert "aleph-ext grant wasm-wat-text-tools" in json.loads(refused.stdout)["error"]
+    assert ext(home, "grant", "wasm-wat-text-tools").returncode == 0
+    done = ext(home, "call", "wasm-wat-text-tools", "uppercase", "--input", '{"text": "hi"}')
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"text": "HI"}
+
+
+def test_call_with_bad_arguments_says_what_is_wrong(home: Path) -> None:
+    out = ext(home, "call", "wasm-wat-text-tools", "uppercase", "--input", '{"txt": 1}')
+    assert out.returncode == 1
+    assert "'text' is a required property" in json.loads(out.stdout)["error"]
+    out = ext(home, "call", "wasm-wat-text-tools", "nope")
+    assert out.returncode == 1 and "has no tool 'nope'" in json.loads(out.stdout)["error"]
+    out = ext(home, "call", "wasm-wat-text-tools", "uppercase", "--input", "{not json")
+    assert out.returncode == 1 and "not valid JSON" in json.loads(out.stdout)["error"]
+
+
+def test_fire_prints_decision_data_reason_and_trace(home: Path) -> None:
+    out = ext(home, "fire", "UserPromptSubmit", "--payload", '{"text": "cheap spam"}', "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["decision"] == "block" and "spam" in doc["reason"]
+    assert [t["plugin"] for t in doc["trace"]] == ["wasm-wat-text-tools"]
+    ok = json.loads(ext(home, "fire", "message_received", "--payload", '{"text": "fine"}', "--json").stdout)
+    assert ok["decision"] == "continue" and ok["data"] == {"text": "fine"}
+
+
+def test_install_zip_and_uninstall(home: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "zipped.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("zipped/plugin.toml", static_toml("zipped"))
+    out = ext(home, "install", str(archive))
+    assert out.returncode == 0, out.stderr
+    assert "installed zipped" in out.stderr
+    listed = json.loads(ext(home, "list", "--json").stdout)
+    assert "zipped" in [p["id"] for p in listed]
+    assert ext(home, "install", str(archive)).returncode == 1
+    assert ext(home, "uninstall", "zipped").returncode == 0
+    assert not (home / "plugins" / "zipped").exists()
+    assert ext(home, "uninstall", "zipped").returncode == 1
+
+
+def test_watch_json_prints_ready_then_changes(home: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "aleph_gui.cli", "--home", str(home), "--no-builtin",
+                             "--project", str(home / "no-project"), "watch", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        assert first["type"] == "Ready"
+        write_plugin(home / "plugins", "arrived", {"plugin.toml": static_toml("arrived")})
+        deadline = time.monotonic() + 20
+        seen = []
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            doc = json.loads(line)
+            seen.append(doc)
+            if doc["type"] == "PluginAdded" and doc["id"] == "arrived":
+                break
+        assert any(d["type"] == "PluginAdded" and d["id"] == "arrived" for d in seen), seen
+        assert all({"type", "id", "time"} <= d.keys() for d in seen)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
