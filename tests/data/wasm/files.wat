@@ -1,4 +1,4 @@
-;; WASI file access through the first granted folder (fd 3): `read` returns the file named by its input, `write` creates it with the content x; a refusal is returned as `errno NN` (WASI errno).
+;; WASI file access through the first granted folder (fd 3): `read` returns the file named by its input (a JSON string), `write` creates it with the content x; a refusal is returned as `errno NN` (WASI errno).
 ;; Generated for tests/test_wasm_*.py; every module also exports `echo`.
 (module
   (import "extism:host/env" "input_length" (func $input_length (result i64)))
@@ -66,11 +66,13 @@
     (i32.const 0))
 
   ;; layout: fd at 0, nread at 4, iovec at 8, path at 1024, data at 4096
+  ;; the input is a JSON string: the path between its quotes (no escapes in test paths)
   (func $load_path (result i32)
     (local $n i32) (local $i i32)
-    (local.set $n (i32.wrap_i64 (call $input_length)))
+    (local.set $n (i32.sub (i32.wrap_i64 (call $input_length)) (i32.const 2)))
     (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $n)))
-      (i32.store8 (i32.add (i32.const 1024) (local.get $i)) (call $input_load_u8 (i64.extend_i32_u (local.get $i))))
+      (i32.store8 (i32.add (i32.const 1024) (local.get $i))
+                  (call $input_load_u8 (i64.extend_i32_u (i32.add (local.get $i) (i32.const 1)))))
       (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
     (local.get $n))
   (func $errno (param $e i32)
