@@ -55,9 +55,15 @@ def discover(locations: Locations) -> list[DiscoveredPlugin]:
     for origin, root in locations.plugin_roots():
         if not root.is_dir():
             continue
-        for folder in plugin_folders(root):
-            found = load_one(folder, origin)
+        # Same result as plugin_folders(), but each folder is detected and parsed only once.
+        for child in _children(root):
+            found = load_one(child, origin)
+            if found.format is None:  # no manifest here: a monorepo, or an invalid plugin folder
+                members = [load_one(g, origin) for g in _children(child) if has_manifest(g)]
+                if members:
+                    out.extend(members)
+                    continue
             if found.manifest is None and not found.problems:
-                found.problems.append(error(folder.name, "", "no plugin manifest found in this folder"))
+                found.problems.append(error(child.name, "", "no plugin manifest found in this folder"))
             out.append(found)
     return out

@@ -13,8 +13,8 @@ from typing import Any
 from aleph_gui.core.manifest.model import PluginManifest
 from aleph_gui.core.problems import Problem, has_errors
 from aleph_gui.core.registry import Conflict
-from aleph_gui.core.scope import Scope, diff_scopes, is_covered, risk_of
-from aleph_gui.core.state import Grant, StateDB
+from aleph_gui.core.scope import RISK_ORDER, Scope, diff_scopes, is_covered, risk_of
+from aleph_gui.core.state import Grant, StateDB, StateSnapshot
 
 
 @dataclass
@@ -72,6 +72,11 @@ class PluginInfo:
 
     def to_json(self) -> dict[str, Any]:
         requested = self.requested
+        perms = requested.permissions()  # once: this runs for every plugin of `list --json`
+        if self.grant is not None:
+            pending = diff_scopes(self.grant.scope, requested).added
+        else:
+            pending = [p for p in perms if p.key != "api:log"]
         caps = self.capabilities or [
             {"type": c.type, ("event" if c.type == "hook" else "name"): c.label, "description": c.description}
             for c in (self.manifest.capabilities if self.manifest else [])
@@ -87,10 +92,9 @@ class PluginInfo:
                 "granted": self.grant.scope.model_dump() if self.grant else None,
                 "granted_at": self.grant.granted_at if self.grant else None,
                 "needs_review": self.state == "needs_review",
-                "risk": self.risk,
-                "permissions": [p.model_dump() for p in requested.permissions()],
-                "pending": [p.model_dump() for p in diff_scopes(self.grant.scope if self.grant else None,
-                                                                 requested).added],
+                "risk": min((p.risk for p in perms), key=lambda r: RISK_ORDER[r], default="low"),
+                "permissions": [p.model_dump() for p in perms],
+                "pending": [p.model_dump() for p in pending],
             },
             "problems": [p.model_dump() for p in self.problems],
             "conflicts": [c.sentence() for c in self.conflicts],
@@ -106,7 +110,7 @@ def review_needed(manifest: PluginManifest, origin: str, grant: Grant | None) ->
     return not is_covered(grant.scope if grant else None, manifest.scope)
 
 
-def decide_state(found: DiscoveredPlugin, state: StateDB, *, overridden_by: str | None = None,
+def decide_state(found: DiscoveredPlugin, state: StateDB | StateSnapshot, *, overridden_by: str | None = None,
                  safe_mode: bool = False) -> tuple[str, str]:
     """The state word and its reason, before any runtime has run."""
     if found.manifest is None or has_errors(found.problems):
@@ -127,6 +131,7 @@ def build_inventory(found: list[DiscoveredPlugin], state: StateDB, *, safe_mode:
     """Resolve precedence (project > user > builtin) and decide each plugin's state."""
     from aleph_gui.core.manifest.model import ORIGIN_RANK
 
+    view = state.snapshot()
     active: dict[str, DiscoveredPlugin] = {}
     for f in sorted(found, key=lambda f: ORIGIN_RANK.get(f.origin, 9)):
         active.setdefault(f.id, f)
@@ -134,8 +139,9 @@ def build_inventory(found: list[DiscoveredPlugin], state: StateDB, *, safe_mode:
     for f in found:
         winner = active[f.id]
         overridden_by = winner.origin if winner is not f else None
-        word, reason = decide_state(f, state, overridden_by=overridden_by, safe_mode=safe_mode)
+        grant = view.grant(f.id)
+        word, reason = decide_state(f, view, overridden_by=overridden_by, safe_mode=safe_mode)
         infos.append(PluginInfo(id=f.id, path=f.path, origin=f.origin, state=word, state_reason=reason,
                                 manifest=f.manifest, problems=list(f.problems), format=f.format,
-                                grant=state.grant(f.id), overridden_by=overridden_by))
+                                grant=grant, overridden_by=overridden_by))
     return infos

@@ -52,6 +52,8 @@ class PluginRegistry:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._entries: list[Registration] = []
+        # (kind, name) -> registrations in order, so owner() is not a scan of every entry
+        self._by_key: dict[tuple[str, str], list[Registration]] = {}
         self._conflicts: list[Conflict] = []
         self._listeners: list[Callable[[str], None]] = []
 
@@ -69,12 +71,14 @@ class PluginRegistry:
                         self._conflicts.append(conflict)
                     reg.extra["shadowed_by"] = owner
             self._entries.append(reg)
+            self._by_key.setdefault((kind, name), []).append(reg)
         self._notify(plugin_id)
 
         def undo() -> None:
             with self._lock:
                 if reg in self._entries:
                     self._entries.remove(reg)
+                    self._by_key[(kind, name)].remove(reg)
                 self._drop_stale_conflicts()
             self._notify(plugin_id)
 
@@ -96,6 +100,10 @@ class PluginRegistry:
             before = len(self._entries)
             self._entries = [r for r in self._entries if r.plugin_id != plugin_id]
             removed = before - len(self._entries)
+            if removed:
+                self._by_key = {}
+                for r in self._entries:
+                    self._by_key.setdefault((r.kind, r.name), []).append(r)
             self._drop_stale_conflicts()
         if removed:
             self._notify(plugin_id)
@@ -113,8 +121,8 @@ class PluginRegistry:
     # -- reading ---------------------------------------------------------------
     def owner(self, kind: str, name: str) -> str | None:
         with self._lock:
-            for r in self._entries:
-                if r.kind == kind and r.name == name and "shadowed_by" not in r.extra:
+            for r in self._by_key.get((kind, name), ()):
+                if "shadowed_by" not in r.extra:
                     return r.plugin_id
         return None
 

@@ -56,7 +56,10 @@ class Scope(BaseModel):
 
     def needs_review(self) -> bool:
         """Anything beyond writing to its own log needs the user's approval."""
-        return any(p.key != "api:log" for p in self.permissions())
+        # Same answer as checking permissions() for keys other than api:log, without building them.
+        return (any(api != "log" for api in self.allowed_apis) or self.file_access.mode != "none"
+                or self.network_access.mode == "any"
+                or (self.network_access.mode == "allow" and bool(self.network_access.hosts)) or self.shell)
 
     def digest(self) -> str:
         """Stable hash of the exact scope, stored with a grant."""
@@ -161,6 +164,10 @@ def diff_scopes(granted: Scope | None, requested: Scope) -> ScopeDiff:
 
 def is_covered(granted: Scope | None, requested: Scope) -> bool:
     """True when the grant covers every requested permission (narrower requests apply at once)."""
+    if not requested.needs_review():
+        return True
+    if granted is None:
+        return False
     return not diff_scopes(granted, requested).widens
 
 

@@ -133,6 +133,14 @@ class StateDB:
             cur = self._conn.execute("DELETE FROM grants WHERE id=?", (plugin_id,))
         return cur.rowcount > 0
 
+    def snapshot(self) -> StateSnapshot:
+        """Every enabled flag and grant in two queries (listing thousands of plugins)."""
+        with self._lock:
+            flags = dict(self._conn.execute("SELECT id, enabled FROM plugins").fetchall())
+            rows = self._conn.execute("SELECT id, scope, digest, granted_at FROM grants").fetchall()
+        return StateSnapshot({k: bool(v) for k, v in flags.items()},
+                             {r[0]: (r[1], r[2], r[3]) for r in rows})
+
     # -- config ----------------------------------------------------------------------
     def config(self, plugin_id: str) -> dict[str, Any]:
         with self._lock:
@@ -191,6 +199,23 @@ class StateDB:
     def integrity_ok(self) -> bool:
         with self._lock:
             return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+class StateSnapshot:
+    """A read-only view of enabled flags and grants, with `StateDB`'s reading methods."""
+
+    def __init__(self, flags: dict[str, bool], grants: dict[str, tuple[str, str, float]]) -> None:
+        self._flags = flags
+        self._grants = grants  # scopes stay JSON until asked for: most plugins never are
+
+    def enabled(self, plugin_id: str) -> bool | None:
+        return self._flags.get(plugin_id)
+
+    def grant(self, plugin_id: str) -> Grant | None:
+        row = self._grants.get(plugin_id)
+        if row is None:
+            return None
+        return Grant(plugin_id, Scope.model_validate_json(row[0]), row[1], row[2])
 
 
 class _Transaction:

@@ -388,10 +388,83 @@ def _schema_validator() -> Any:
     return Draft202012Validator
 
 
+JSON_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
+_TEXT_KEYWORDS = frozenset({"description", "title", "format", "$comment"})
+_ANY_KEYWORDS = frozenset({"default", "const", "examples"})
+_COUNT_KEYWORDS = frozenset({"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"})
+_NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+_FLAG_KEYWORDS = frozenset({"uniqueItems", "deprecated", "readOnly", "writeOnly"})
+
+
+def _is_json(value: Any, depth: int = 0) -> bool:
+    if depth > 64:
+        return False
+    if value is None or isinstance(value, str | bool | int | float):
+        return True
+    if isinstance(value, list):
+        return all(_is_json(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _plainly_valid_schema(schema: Any, depth: int = 0) -> bool:
+    """True only for schemas built from common keywords used correctly (what tool parameters are).
+
+    A fast path: it never rejects, it only answers "surely valid". Anything else ($ref, allOf,
+    patterns, mistakes) goes to jsonschema's meta-schema check, which also words the error.
+    """
+    if isinstance(schema, bool):
+        return True
+    if not isinstance(schema, dict) or depth > 32:
+        return False
+    for key, value in schema.items():
+        if key == "type":
+            types = value if isinstance(value, list) else [value]
+            if not types or not all(isinstance(t, str) and t in JSON_TYPES for t in types) or \
+                    len(set(types)) != len(types):
+                return False
+        elif key == "properties":
+            if not isinstance(value, dict) or not all(_plainly_valid_schema(v, depth + 1) for v in value.values()):
+                return False
+        elif key in ("items", "additionalProperties"):
+            if not _plainly_valid_schema(value, depth + 1):
+                return False
+        elif key == "required":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or \
+                    len(set(value)) != len(value):
+                return False
+        elif key == "enum":
+            if not isinstance(value, list) or not _is_json(value):
+                return False
+        elif key in _TEXT_KEYWORDS:
+            if not isinstance(value, str):
+                return False
+        elif key in _ANY_KEYWORDS:
+            if not _is_json(value):
+                return False
+        elif key in _COUNT_KEYWORDS:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                return False
+        elif key in _NUMBER_KEYWORDS:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return False
+        elif key in _FLAG_KEYWORDS:
+            if not isinstance(value, bool):
+                return False
+        else:
+            return False
+    return True
+
+
 def _schema_problem(schema: Any) -> str | None:
     """Why a tool's `parameters` is not a JSON Schema object, or None."""
     if not isinstance(schema, dict):
         return f"must be a JSON Schema object (a table), got {type_name(schema)}"
+    if schema.get("type", "object") != "object":
+        return f"must describe an object (type = \"object\"), not {schema.get('type')!r}"
+    if _plainly_valid_schema(schema):
+        return None
     from jsonschema.exceptions import SchemaError
 
     try:
@@ -404,8 +477,8 @@ def _schema_problem(schema: Any) -> str | None:
                     f"got {type_name(exc.instance)}")
         detail = exc.message if len(exc.message) <= 160 else exc.message[:157] + "..."
         return f"is not a valid JSON Schema{at}: {detail}"
-    if schema.get("type", "object") != "object":
-        return f"must describe an object (type = \"object\"), not {schema.get('type')!r}"
+    if not _is_json(schema):
+        return "is not a valid JSON Schema: it holds values JSON cannot express (dates or times)"
     return None
 
 

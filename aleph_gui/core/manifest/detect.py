@@ -31,6 +31,21 @@ def _isfile(folder: Path, name: str) -> bool:
     return os.path.isfile(os.path.join(folder, name))
 
 
+def _names(folder: Path) -> frozenset[str]:
+    """The folder's entries: one listdir instead of a stat per candidate manifest name."""
+    try:
+        return frozenset(os.listdir(folder))
+    except OSError:
+        return frozenset()
+
+
+def _has_claude_manifest(folder: Path, names: frozenset[str]) -> str | None:
+    for name in CLAUDE_MANIFESTS:
+        if name.split("/", 1)[0] in names and _isfile(folder, name):
+            return name
+    return None
+
+
 def _claude_module() -> ModuleType | None:
     try:
         from aleph_gui.core.manifest import claude
@@ -46,21 +61,23 @@ def _looks_like_claude_layout(folder: Path) -> bool:
     return any(os.path.isdir(os.path.join(folder, d)) for d in CLAUDE_LAYOUT_DIRS) or _isfile(folder, CLAUDE_HOOKS)
 
 
-def _package_json_is_aleph(folder: Path) -> bool:
-    from aleph_gui.core.manifest.package_json import has_aleph_key
+def _aleph_package(folder: Path) -> dict | None:
+    """package.json's content when it has an "aleph" key (only such files are manifests)."""
+    from aleph_gui.core.manifest.package_json import read_aleph_package
 
-    return has_aleph_key(folder / "package.json")
+    return read_aleph_package(folder / "package.json")
 
 
 def has_manifest(folder: Path) -> bool:
     """Cheap check (existence, plus a peek into package.json) used to tell plugins from monorepos."""
-    if any(_isfile(folder, n) for n in TOML_NAMES + JSON_NAMES):
+    names = _names(folder)
+    if any(n in names for n in TOML_NAMES + JSON_NAMES):
         return True
-    if _isfile(folder, "package.json") and _package_json_is_aleph(folder):
+    if "package.json" in names and _aleph_package(folder) is not None:
         return True
-    if any(_isfile(folder, n) for n in CLAUDE_MANIFESTS):
+    if _has_claude_manifest(folder, names):
         return True
-    return _looks_like_claude_layout(folder) or _isfile(folder, MCP_FILE)
+    return _looks_like_claude_layout(folder) or MCP_FILE in names
 
 
 def _claude_unavailable(folder: Path, file: str) -> ParseResult:
@@ -69,11 +86,11 @@ def _claude_unavailable(folder: Path, file: str) -> ParseResult:
                        format="claude", manifest_file=file, fallback_id=sanitize_id(folder.name) or folder.name)
 
 
-def _root_plugin_json_is_claude(folder: Path) -> bool:
+def _root_plugin_json_is_claude(folder: Path, names: frozenset[str]) -> bool:
     """A root `plugin.json` shaped for Claude Code, when a real Claude manifest sits beside it."""
     from aleph_gui.core.manifest.aleph_json import looks_like_claude_manifest
 
-    if not any(_isfile(folder, n) for n in CLAUDE_MANIFESTS):
+    if not _has_claude_manifest(folder, names):
         return False
     try:
         doc = json.loads((folder / "plugin.json").read_text(encoding="utf-8-sig"))
@@ -85,30 +102,34 @@ def _root_plugin_json_is_claude(folder: Path) -> bool:
 def load_plugin_folder(folder: Path) -> ParseResult:
     """Detect the folder's manifest and parse it; never raises."""
     folder = Path(folder)
+    names = _names(folder)
     for name in TOML_NAMES:
-        if _isfile(folder, name):
+        if name in names:
             from aleph_gui.core.manifest.aleph_toml import parse_aleph_toml
 
             return parse_aleph_toml(folder, name)
     for name in JSON_NAMES:
-        if _isfile(folder, name):
-            if name == "plugin.json" and _root_plugin_json_is_claude(folder):
+        if name in names:
+            if name == "plugin.json" and _root_plugin_json_is_claude(folder, names):
                 break  # e.g. EveryInc's repo root: the .claude-plugin manifest is the real one
             from aleph_gui.core.manifest.aleph_json import parse_aleph_json
 
             return parse_aleph_json(folder, name)
-    if _isfile(folder, "package.json") and _package_json_is_aleph(folder):
-        from aleph_gui.core.manifest.package_json import parse_package_json
+    if "package.json" in names:
+        package = _aleph_package(folder)
+        if package is not None:
+            from aleph_gui.core.manifest.package_json import parse_package_json
 
-        return parse_package_json(folder, "package.json")
-    for name in CLAUDE_MANIFESTS:
-        if _isfile(folder, name):
-            claude = _claude_module()
-            return claude.parse_claude_plugin(folder, name) if claude else _claude_unavailable(folder, name)
+            return parse_package_json(folder, "package.json", doc=package)
+    claude_file = _has_claude_manifest(folder, names)
+    if claude_file:
+        claude = _claude_module()
+        return claude.parse_claude_plugin(folder, claude_file) if claude else \
+            _claude_unavailable(folder, claude_file)
     if _looks_like_claude_layout(folder):
         claude = _claude_module()
         return claude.parse_claude_layout(folder) if claude else _claude_unavailable(folder, folder.name)
-    if _isfile(folder, MCP_FILE):
+    if MCP_FILE in names:
         claude = _claude_module()
         return claude.parse_mcp_only(folder) if claude else _claude_unavailable(folder, MCP_FILE)
     return ParseResult(problems=[error(folder.name, "", "no plugin manifest found in this folder (expected "

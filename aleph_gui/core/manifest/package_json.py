@@ -7,11 +7,12 @@ activation, shape}`, with `entry` defaulting to package.json `main`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from aleph_gui.core.manifest.aleph_json import load_json
-from aleph_gui.core.manifest.common import Collector, failed, from_document, type_name
+from aleph_gui.core.manifest.common import MAX_MANIFEST_BYTES, Collector, failed, from_document, type_name
 from aleph_gui.core.manifest.model import ParseResult
 from aleph_gui.core.problems import error
 
@@ -19,22 +20,30 @@ FORMAT = "package-json"
 ALEPH_PLUGIN_KEYS = frozenset({"id", "name", "kind", "entry", "activation", "shape"})
 
 
-def has_aleph_key(path: Path) -> bool:
-    """Cheap check used by detection: only package.json files that mention "aleph" are parsed."""
+def read_aleph_package(path: Path) -> dict[str, Any] | None:
+    """The package.json document when it has an "aleph" key, else None (not an Aleph manifest).
+
+    Files that do not even contain the bytes "aleph" are not parsed at all.
+    """
     try:
-        head = path.read_bytes()
+        if os.stat(path).st_size > MAX_MANIFEST_BYTES or b'"aleph"' not in path.read_bytes():
+            return None
     except OSError:
-        return False
-    if b'"aleph"' not in head:
-        return False
+        return None
     doc, _ = load_json(path, path.name)
-    return isinstance(doc, dict) and "aleph" in doc
+    return doc if isinstance(doc, dict) and "aleph" in doc else None
 
 
-def parse_package_json(folder: Path, file: str = "package.json") -> ParseResult:
-    doc, problems = load_json(folder / file, file)
+def has_aleph_key(path: Path) -> bool:
+    return read_aleph_package(path) is not None
+
+
+def parse_package_json(folder: Path, file: str = "package.json", doc: Any = None) -> ParseResult:
+    """Parse `folder/file` (or `doc`, when detection already read it)."""
     if doc is None:
-        return failed(file, problems, folder, FORMAT)
+        doc, problems = load_json(folder / file, file)
+        if doc is None:
+            return failed(file, problems, folder, FORMAT)
     if not isinstance(doc, dict):
         return failed(file, [error(file, "", f"must hold a JSON object, got {type_name(doc)}")], folder, FORMAT)
     aleph = doc.get("aleph")

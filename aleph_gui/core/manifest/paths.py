@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 
@@ -18,6 +19,15 @@ def path_escape_reason(root: Path, relative: str) -> str | None:
         return f"'{relative}' is an absolute path; use a path relative to the plugin folder"
     if ".." in pure.parts:
         return f"'{relative}' uses '..' to leave the plugin folder"
+    # Lexically inside; only a symlink among its own components can lead out. Checking just
+    # those (not resolving the whole absolute path) keeps discovery of many plugins cheap.
+    current = str(root)
+    for part in pure.parts:
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            break
+    else:
+        return None
     try:
         resolved = (root / pure).resolve()
         base = root.resolve()
