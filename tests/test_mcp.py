@@ -1,0 +1,145 @@
+"""MCP servers: `.mcp.json` parsing, variable expansion, scope, and the demo server through the real SDK."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from aleph_gui.core.errors import PluginTimeout
+from aleph_gui.core.manifest.claude import parse_mcp_json, parse_mcp_only
+from aleph_gui.core.mcp import McpServerError, call_tool, expand, expand_server, list_tools
+
+DEMO = Path(__file__).resolve().parent.parent / "plugins_demo" / "mcp-time-server"
+DATA = Path(__file__).resolve().parent / "data" / "claude"
+
+
+# -- expansion -----------------------------------------------------------------------------------
+
+def test_variables_and_defaults_expand() -> None:
+    env = {"TOKEN": "abc", "EMPTY": ""}
+    missing: list[str] = []
+    assert expand("Bearer ${TOKEN}", env, missing) == "Bearer abc"
+    assert expand("${NOPE:-./protect.cedar}", env, missing) == "./protect.cedar"
+    assert expand("${EMPTY:-fallback}", env, missing) == "fallback"
+    assert expand("x${UNSET}y", env, missing) == "xy"
+    assert expand("$HOME stays, ${TOKEN:-} too", env, missing) == "$HOME stays, abc too"
+    assert missing == ["UNSET"]
+
+
+def test_expand_server_fills_plugin_root_and_app_python(tmp_path: Path) -> None:
+    config = {"command": "${ALEPH_PYTHON:-python3}", "args": ["${CLAUDE_PLUGIN_ROOT}/server.py", "--db",
+                                                               "${DB_PATH:-data.db}"],
+              "env": {"KEY": "${API_KEY}"}}
+    out, missing = expand_server(config, env={"PATH": "/bin"}, plugin_root=tmp_path)
+    assert out["command"] == sys.executable
+    assert out["args"] == [f"{tmp_path}/server.py", "--db", "data.db"]
+    assert out["env"] == {"KEY": ""} and missing == ["API_KEY"]
+    assert out["type"] == "stdio"
+    remote, _ = expand_server({"type": "http", "url": "https://${HOST:-mcp.example.com}/mcp",
+                               "headers": {"Authorization": "Bearer ${TOKEN}"}}, env={"TOKEN": "t0k"})
+    assert remote["url"] == "https://mcp.example.com/mcp" and remote["headers"] == {"Authorization": "Bearer t0k"}
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+def test_wrapped_and_flat_maps_and_comment_entries() -> None:
+    caps, problems = parse_mcp_json(json.dumps({"mcpServers": {"a": {"command": "npx", "args": ["-y", "srv"]}}}),
+                                    ".mcp.json")
+    assert [(c.name, c.details["type"]) for c in caps] == [("a", "stdio")] and problems == []
+    flat = {"_comment": "servers below", "remote": {"type": "sse", "url": "https://example.com/sse"},
+            "web": {"type": "http", "url": "https://api.example.com/mcp", "headers": {"X-Key": "${KEY}"}}}
+    caps, problems = parse_mcp_json(json.dumps(flat), "x.json")
+    assert [c.name for c in caps] == ["remote", "web"]
+    assert [p.severity for p in problems] == ["warning"] and "_comment" in problems[0].field
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("[]", "found a JSON list"),
+    ("{not json", "not valid JSON"),
+    ('{"mcpServers": []}', "mapping server names"),
+    ('{"mcpServers": {"s": {"args": ["x"]}}}', "unknown server type"),
+    ('{"mcpServers": {"s": {"command": ""}}}', "needs a 'command'"),
+    ('{"mcpServers": {"s": {"type": "http"}}}', "needs a 'url'"),
+    ('{"mcpServers": {"s": {"command": "x", "args": "not-a-list"}}}', "list of strings"),
+    ('{"mcpServers": {"s": {"command": "x", "env": ["A=1"]}}}', "object of string values"),
+])
+def test_bad_mcp_json_gives_one_clear_error(text: str, needle: str) -> None:
+    caps, problems = parse_mcp_json(text, ".mcp.json")
+    errors = [p for p in problems if p.severity == "error"]
+    assert caps == [] and len(errors) == 1 and needle in errors[0].message
+
+
+def test_mcp_only_folder_is_an_mcp_plugin_whose_scope_says_what_it_does(tmp_path: Path) -> None:
+    folder = tmp_path / "My Servers"
+    folder.mkdir()
+    (folder / ".mcp.json").write_text(json.dumps({"mcpServers": {
+        "local": {"command": "node", "args": ["srv.js"]},
+        "remote": {"type": "http", "url": "https://mcp.example.com/mcp"},
+        "dynamic": {"type": "sse", "url": "https://${REGION}.example.net/sse"},
+    }}))
+    result = parse_mcp_only(folder)
+    m = result.manifest
+    assert m is not None and result.problems == []
+    assert (m.id, m.kind, m.format, m.version) == ("my-servers", "mcp", "mcp-json", "0.0.0")
+    assert [c.type for c in m.capabilities] == ["mcp_server"] * 3
+    assert m.scope.shell is True  # a stdio server runs a program as you
+    assert m.scope.network_access.mode == "any"  # a host only known at run time
+    assert m.scope.needs_review()
+
+
+def test_remote_only_servers_ask_for_their_hosts_not_shell(tmp_path: Path) -> None:
+    (tmp_path / ".mcp.json").write_text(json.dumps({"zoom": {"type": "http", "url": "https://mcp.zoom.us/mcp"}}))
+    m = parse_mcp_only(tmp_path).manifest
+    assert m is not None and m.scope.shell is False
+    assert (m.scope.network_access.mode, m.scope.network_access.hosts) == ("allow", ["mcp.zoom.us"])
+
+
+def test_demo_declares_one_stdio_server() -> None:
+    result = parse_mcp_only(DEMO)
+    assert result.manifest is not None and result.problems == []
+    (cap,) = result.manifest.capabilities
+    assert (cap.name, cap.details["command"]) == ("time", "${ALEPH_PYTHON:-python3}")
+
+
+# -- the real SDK, end to end ----------------------------------------------------------------------
+
+async def test_demo_server_tools_are_listed_through_the_sdk() -> None:
+    cap = parse_mcp_only(DEMO).manifest.capabilities[0]  # type: ignore[union-attr]
+    tools = await list_tools(DEMO, cap.name, cap.details, plugin_id="mcp-time-server")
+    by_name = {t["name"]: t for t in tools}
+    assert set(by_name) == {"current_time", "convert_time"}
+    assert "time zone" in by_name["current_time"]["description"]
+    assert by_name["convert_time"]["input_schema"]["required"] == ["time", "source_timezone", "target_timezone"]
+
+
+async def test_demo_server_tool_can_be_called() -> None:
+    cap = parse_mcp_only(DEMO).manifest.capabilities[0]  # type: ignore[union-attr]
+    out = await call_tool(DEMO, "time", cap.details, "convert_time",
+                          {"time": "12:00", "source_timezone": "UTC", "target_timezone": "Asia/Tokyo"})
+    assert out["is_error"] is False and out["content"][0].startswith(tuple("0123456789"))
+    assert out["content"][0].endswith("T21:00+09:00")
+
+
+async def test_a_missing_command_is_one_clear_sentence(tmp_path: Path) -> None:
+    with pytest.raises(McpServerError, match="the command 'no-such-mcp-binary' was not found"):
+        await list_tools(tmp_path, "x", {"command": "no-such-mcp-binary"}, plugin_id="p")
+
+
+async def test_a_crashing_server_reports_its_error_output(tmp_path: Path) -> None:
+    with pytest.raises(McpServerError, match="ModuleNotFoundError|missing dependency"):
+        await list_tools(tmp_path, "x", {"command": sys.executable,
+                                         "args": ["-c", "import sys; sys.stderr.write('missing dependency'); "
+                                                        "sys.exit(3)"]}, plugin_id="p")
+
+
+async def test_a_silent_server_times_out(tmp_path: Path) -> None:
+    with pytest.raises(PluginTimeout, match="did not answer within 1 s"):
+        await list_tools(tmp_path, "x", {"command": "sleep", "args": ["30"]}, plugin_id="p", timeout=1)
+
+
+async def test_remote_servers_are_not_started(tmp_path: Path) -> None:
+    with pytest.raises(McpServerError, match="remote http server at https://example.com/mcp"):
+        await list_tools(tmp_path, "x", {"type": "http", "url": "https://example.com/mcp"})
