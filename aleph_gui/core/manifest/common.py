@@ -491,7 +491,7 @@ def _words(json_types: Any) -> str:
 
 def check_manifest(manifest: PluginManifest, folder: Path, source: SourceMap, out: Collector) -> None:
     """Rules beyond types: id, version, entry, duplicate names, tool parameter schemas."""
-    if not is_valid_id(manifest.id):
+    if manifest.id and not is_valid_id(manifest.id):  # a missing id was reported already
         out.error(source.render(("id",)), f"'{manifest.id}' is not a valid plugin id: {ID_RULE}")
     if not SEMVER.match(manifest.version):
         out.warning(source.render(("version",)),

@@ -1,0 +1,117 @@
+"""Shared fixtures: every test gets its own Aleph home, project and state database under tmp_path.
+
+Nothing here reads or writes the real `~/.aleph`: an autouse fixture points `ALEPH_HOME` at a
+temporary folder, so even code that falls back to the default home stays inside the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from aleph_gui.core.paths import Locations
+from aleph_gui.core.state import StateDB
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = REPO / "tests" / "data"
+# CI runs with a copy of shared/ beside the clone; tests/data/corpus holds the files tests use.
+SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+LOCAL_CORPUS = TEST_DATA / "corpus"
+
+PluginFiles = dict[str, "str | bytes | dict"]
+
+
+@pytest.fixture(autouse=True)
+def _never_the_real_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALEPH_HOME", str(tmp_path_factory.mktemp("default-aleph-home")))
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A fresh ALEPH_HOME with an empty plugins folder."""
+    path = tmp_path / "home"
+    (path / "plugins").mkdir(parents=True)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A fresh project folder (its plugins go in .aleph/plugins)."""
+    path = tmp_path / "project"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def locations(home: Path, project: Path) -> Locations:
+    """Tmp home + tmp project, no builtin plugins."""
+    return Locations(home=home, project=project, builtin=None)
+
+
+@pytest.fixture
+def state_db(locations: Locations) -> Iterator[StateDB]:
+    db = StateDB(locations.state_db)
+    yield db
+    db.close()
+
+
+def write_plugin(root: Path, folder_name: str, files: PluginFiles) -> Path:
+    """Write `files` ({relative path: text | bytes | JSON-able dict}) into `root/folder_name`."""
+    folder = root / folder_name
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif isinstance(content, dict | list):
+            path.write_text(json.dumps(content, indent=2), encoding="utf-8")
+        else:
+            path.write_text(content, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def make_plugin(locations: Locations) -> Callable[..., Path]:
+    """`make_plugin("my-plugin", {"plugin.toml": "..."}, origin="user"|"project")` -> the folder."""
+
+    def make(folder_name: str, files: PluginFiles, origin: str = "user") -> Path:
+        root = locations.project_plugins if origin == "project" else locations.user_plugins
+        assert root is not None
+        return write_plugin(root, folder_name, files)
+
+    return make
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The real-world manifest corpus: ../shared/corpus when present, else the copies in tests/data."""
+    return SHARED_CORPUS if SHARED_CORPUS.is_dir() else LOCAL_CORPUS
+
+
+@pytest.fixture
+def local_corpus() -> Path:
+    """The corpus files this project copied (always present, with LICENSES.md)."""
+    return LOCAL_CORPUS
+
+
+@pytest.fixture
+def aleph_ext(home: Path, project: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `aleph-ext` as a real subprocess against the tmp home/project (no builtin plugins)."""
+
+    def run(*args: str, check: bool = False, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "aleph_gui.cli", "--home", str(home), "--project", str(project),
+               "--no-builtin", *args]
+        env = {**os.environ, "ALEPH_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=project)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"aleph-ext {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
+        return proc
+
+    return run
