@@ -1,0 +1,424 @@
+"""The details pane: Overview, Capabilities, Permissions, Hooks, Log, Problems and Try it tabs.
+
+Every tab renders a `PluginInfo` snapshot the main window hands over; buttons only emit signals
+(the main window turns them into manager calls).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QTextCursor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTabWidget,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aleph_gui.core.events import PluginLog
+from aleph_gui.core.inventory import PluginInfo
+from aleph_gui.core.manifest.model import CAPABILITY_TYPES
+from aleph_gui.core.scope import RISK_ORDER, Permission, enforcement, is_covered
+from aleph_gui.ui import theme
+from aleph_gui.ui.hook_log import HookRow
+from aleph_gui.ui.icons import icon
+from aleph_gui.ui.review_dialog import is_enforced
+
+log = logging.getLogger(__name__)
+
+TAB_NAMES = ("Overview", "Capabilities", "Permissions", "Hooks", "Log", "Problems", "Try it")
+KIND_TITLES = {
+    "tool": "Tools", "hook": "Hooks", "channel": "Channels", "provider": "Providers", "http_route": "HTTP routes",
+    "cli": "CLI commands", "service": "Services", "command": "Commands", "skill": "Skills", "agent": "Agents",
+    "mcp_server": "MCP servers",
+}
+LOG_LINES_SHOWN = 2000
+RUNTIME_FACTS = ("runtime", "running", "pid", "calls", "failures", "timeouts", "restarts", "load_ms", "last_error")
+
+
+def _tree(parent: QWidget, name: str, headers: Sequence[str], stretch: int) -> QTreeWidget:
+    tree = QTreeWidget(parent)
+    tree.setAccessibleName(name)
+    tree.setColumnCount(len(headers))
+    tree.setHeaderLabels(list(headers))
+    tree.setAlternatingRowColors(True)
+    tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    tree.header().setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    tree.header().setStretchLastSection(False)
+    return tree
+
+
+def _empty_item(text: str, columns: int) -> QTreeWidgetItem:
+    item = QTreeWidgetItem([text] + [""] * (columns - 1))
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+    item.setForeground(0, QColor("#7a7f87"))
+    return item
+
+
+class OverviewTab(QWidget):
+    open_folder = Signal()
+    review = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text = QTextBrowser(self)
+        self.text.setAccessibleName("Plugin overview")
+        self.text.setOpenLinks(False)
+        self.folder_button = QPushButton(icon("folder"), "Open &folder", self)
+        self.folder_button.setAccessibleName("Open the plugin's folder")
+        self.folder_button.setToolTip("Open the plugin's folder in the file manager (Ctrl+E)")
+        self.review_button = QPushButton(icon("review"), "&Review permissions…", self)
+        self.review_button.setAccessibleName("Review this plugin's permissions")
+        self.folder_button.clicked.connect(self.open_folder)
+        self.review_button.clicked.connect(self.review)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.folder_button)
+        buttons.addWidget(self.review_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text, 1)
+        layout.addLayout(buttons)
+
+    def show_plugin(self, info: PluginInfo) -> None:
+        m = info.manifest
+        e = html.escape
+        color = theme.STATE_COLORS.get(info.state, "#7a7f87")
+        rows: list[tuple[str, str]] = [
+            ("State", f"<b style='color:{color}'>{e(theme.state_word(info.state))}</b>"
+                      + (f" — {e(info.state_reason)}" if info.state_reason else "")),
+            ("Id", e(info.id)),
+            ("Version", e(info.version or "—")),
+            ("Kind", e(theme.kind_word(info.kind))),
+            ("Format", e(info.format or "—") + (f" ({e(m.manifest_file)})" if m else "")),
+            ("Origin", e(theme.ORIGIN_WORDS.get(info.origin, info.origin))
+             + (f" — overridden by the {e(info.overridden_by)} copy" if info.overridden_by else "")),
+            ("Folder", e(str(info.path))),
+        ]
+        if m:
+            if m.entry:
+                rows.append(("Entry", e(m.entry)))
+            rows.append(("Publisher", e(m.author or "not stated")))
+            if m.homepage:
+                rows.append(("Homepage", e(m.homepage)))
+            rows.append(("Activation", e(m.activation)))
+        rows.append(("Risk", e(theme.RISK_WORDS.get(info.risk, info.risk))))
+        if info.grant is not None:
+            when = datetime.fromtimestamp(info.grant.granted_at).strftime("%Y-%m-%d %H:%M")
+            rows.append(("Approved", e(when)))
+        if info.runtime:
+            runtime = ", ".join(f"{k.replace('_', ' ')}: {info.runtime[k]}" for k in RUNTIME_FACTS
+                                if k in info.runtime and info.runtime[k] not in (None, ""))
+            rows.append(("Runtime", e(runtime)))
+        if info.problems:
+            rows.append(("Problems", f"{len(info.problems)} — see the Problems tab"))
+        description = e(m.description) if m and m.description else "<i>No description.</i>"
+        table = "".join(f"<tr><td style='padding-right:12px'><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
+        self.text.setHtml(f"<h2>{e(info.name)}</h2><p>{description}</p><table>{table}</table>")
+        self.review_button.setEnabled(info.manifest is not None)
+
+
+class CapabilitiesTab(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tree = _tree(self, "Capabilities", ["Name", "Description", "Status"], 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tree)
+
+    def show_plugin(self, info: PluginInfo) -> None:
+        self.tree.clear()
+        caps = _capabilities(info)
+        conflicts = {(c.kind, c.name): c for c in info.conflicts}
+        registered = bool(info.capabilities)
+        for kind in CAPABILITY_TYPES:
+            mine = [c for c in caps if c["type"] == kind]
+            if not mine:
+                continue
+            group = QTreeWidgetItem([f"{KIND_TITLES[kind]} ({len(mine)})", "", ""])
+            font = group.font(0)
+            font.setBold(True)
+            group.setFont(0, font)
+            self.tree.addTopLevelItem(group)
+            for cap in mine:
+                name = cap.get("event") if kind == "hook" else cap.get("name", "")
+                conflict = conflicts.get((kind, name or ""))
+                status = "registered" if registered else "declared (not loaded)"
+                if cap.get("source") == "runtime":
+                    status = "registered by its code"
+                item = QTreeWidgetItem([name or "", cap.get("description", ""), status])
+                if conflict is not None:
+                    item.setIcon(0, icon("warning"))
+                    item.setText(2, "conflict: " + ("keeps the name" if conflict.winner == info.id else
+                                                    f"'{conflict.winner}' keeps the name"))
+                    item.setToolTip(2, conflict.sentence())
+                item.setToolTip(1, cap.get("description", ""))
+                group.addChild(item)
+            group.setExpanded(True)
+        if self.tree.topLevelItemCount() == 0:
+            self.tree.addTopLevelItem(_empty_item("This plugin provides nothing that could be read.", 3))
+        self.tree.resizeColumnToContents(0)
+
+
+def _capabilities(info: PluginInfo) -> list[dict[str, Any]]:
+    if info.capabilities:
+        return info.capabilities
+    out = []
+    for c in info.manifest.capabilities if info.manifest else []:
+        key = "event" if c.type == "hook" else "name"
+        out.append({"type": c.type, key: c.label, "description": c.description, "source": "manifest"})
+    return out
+
+
+class PermissionsTab(QWidget):
+    review = Signal()
+    revoke = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        self.tree = _tree(self, "Permissions", ["Permission", "Risk", "Requested", "Granted", "Sandbox"], 0)
+        self.tree.setRootIsDecorated(False)
+        for col, width in ((1, 80), (2, 80), (3, 80), (4, 260)):
+            self.tree.header().resizeSection(col, width)
+        self.review_button = QPushButton(icon("review"), "&Review and approve…", self)
+        self.review_button.setAccessibleName("Review and approve this plugin's permissions")
+        self.revoke_button = QPushButton(icon("block"), "Re&voke approval", self)
+        self.revoke_button.setAccessibleName("Revoke this plugin's approved permissions")
+        self.review_button.clicked.connect(self.review)
+        self.revoke_button.clicked.connect(self.revoke)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.review_button)
+        buttons.addWidget(self.revoke_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(buttons)
+
+    def show_plugin(self, info: PluginInfo) -> None:
+        self.tree.clear()
+        requested = {p.key: p for p in info.requested.permissions()}
+        granted_scope = info.grant.scope if info.grant else None
+        granted = {p.key: p for p in granted_scope.permissions()} if granted_scope else {}
+        perms: dict[str, Permission] = {**granted, **requested}
+        builtin = info.origin == "builtin"
+        for perm in sorted(perms.values(), key=lambda p: (RISK_ORDER[p.risk], p.key)):
+            is_requested = perm.key in requested
+            if builtin or perm.key == "api:log":
+                is_granted = True
+            else:
+                is_granted = perm.key in granted or (granted_scope is not None and is_requested and _covers(
+                    granted_scope, info, perm))
+            label = enforcement(info.kind, perm.key)
+            item = QTreeWidgetItem([perm.text, theme.RISK_WORDS[perm.risk], "yes" if is_requested else "no",
+                                    "yes" if is_granted else "no — waiting" if is_requested else "yes (unused)",
+                                    ("✔ " if is_enforced(label) else "⚠ ") + label])
+            item.setIcon(1, icon({"high": "error", "medium": "warning"}.get(perm.risk, "enabled")))
+            item.setForeground(1, QColor(theme.RISK_COLORS[perm.risk]))
+            item.setIcon(3, icon("enabled" if is_granted else "needs_review"))
+            item.setToolTip(0, perm.key)
+            item.setToolTip(4, label)
+            self.tree.addTopLevelItem(item)
+        if builtin:
+            text = "Built-in plugin: its permissions are approved with the app."
+        elif info.state == "needs_review":
+            text = "<b>Waiting for your approval.</b> Nothing new runs until you review these permissions."
+        elif info.grant is not None:
+            when = datetime.fromtimestamp(info.grant.granted_at).strftime("%Y-%m-%d %H:%M")
+            text = f"Approved on {when}."
+        elif info.requested.needs_review():
+            text = "Not approved."
+        else:
+            text = "This plugin only writes to its own log; it needs no approval."
+        self.summary.setText(text)
+        self.review_button.setEnabled(info.manifest is not None and not builtin and info.requested.needs_review())
+        self.revoke_button.setEnabled(info.grant is not None and not builtin)
+
+
+def _covers(granted: Any, info: PluginInfo, perm: Permission) -> bool:
+    from aleph_gui.core.scope import Scope
+
+    one = Scope(allowed_apis=["log"])
+    family = perm.key.split(":", 1)[0]
+    if family == "api":
+        one = Scope(allowed_apis=[perm.key.split(":", 1)[1]])
+    elif family == "file":
+        _, mode, path = perm.key.split(":", 2)
+        one = Scope(file_access={"mode": mode, "paths": [path]})
+    elif family == "net":
+        host = perm.key.split(":", 1)[1]
+        one = Scope(network_access={"mode": "any"} if host == "*" else {"mode": "allow", "hosts": [host]})
+    elif family == "shell":
+        one = Scope(shell=True)
+    return is_covered(granted, one)
+
+
+class HooksTab(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tree = _tree(self, "Hooks", ["Event", "Priority", "Handler", "Kind", "Matcher", "Last decisions"], 5)
+        self.tree.setRootIsDecorated(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tree)
+
+    def show_plugin(self, info: PluginInfo, recent: Sequence[HookRow]) -> None:
+        self.tree.clear()
+        hooks = info.manifest.of_type("hook") if info.manifest else []
+        decisions: dict[tuple[str, str], Counter[str]] = {}
+        for row in recent:
+            if row.plugin == info.id:
+                decisions.setdefault((row.event, row.handler), Counter())[row.decision] += 1
+        seen = set()
+        for cap in sorted(hooks, key=lambda c: (c.priority, c.event)):
+            key = (cap.event, cap.handler_name)
+            seen.add(key)
+            self.tree.addTopLevelItem(self._item(cap.event, str(cap.priority), cap.handler_name,
+                                                 cap.hook_kind + (", fail closed" if cap.fail_closed else ""),
+                                                 cap.matcher or "all", decisions.get(key)))
+        for key, counts in decisions.items():  # hooks registered by running code (Node module shape)
+            if key not in seen:
+                self.tree.addTopLevelItem(self._item(key[0], "", key[1], "registered at run time", "", counts))
+        if self.tree.topLevelItemCount() == 0:
+            self.tree.addTopLevelItem(_empty_item("This plugin listens to no events.", 6))
+        for col in range(5):
+            self.tree.resizeColumnToContents(col)
+
+    def _item(self, event: str, priority: str, handler: str, kind: str, matcher: str,
+              counts: Counter[str] | None) -> QTreeWidgetItem:
+        last = ", ".join(f"{theme.DECISION_WORDS.get(d, d)} ×{n}" for d, n in counts.most_common()) if counts \
+            else "not called yet"
+        item = QTreeWidgetItem([event, priority, handler, kind, matcher, last])
+        if counts and counts.get("block"):
+            item.setIcon(5, icon("block"))
+        return item
+
+
+class LogTab(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text = QPlainTextEdit(self)
+        self.text.setReadOnly(True)
+        self.text.setAccessibleName("Plugin log")
+        self.text.setMaximumBlockCount(LOG_LINES_SHOWN)
+        self.text.setPlaceholderText("Nothing logged yet. The plugin's own log lines and its stderr appear here.")
+        font = self.text.font()
+        font.setFamily("DejaVu Sans Mono")
+        font.setStyleHint(font.StyleHint.Monospace)
+        self.text.setFont(font)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+
+    @staticmethod
+    def line(entry: PluginLog) -> str:
+        when = datetime.fromtimestamp(entry.time).strftime("%H:%M:%S")
+        return f"{when}  {entry.level.upper():<7} {entry.message}"
+
+    def set_lines(self, entries: Sequence[PluginLog]) -> None:
+        self.text.setPlainText("\n".join(self.line(e) for e in entries[-LOG_LINES_SHOWN:]))
+        self.text.moveCursor(QTextCursor.MoveOperation.End)
+
+    def append(self, entries: Sequence[PluginLog]) -> None:
+        for entry in entries:
+            self.text.appendPlainText(self.line(entry))
+
+
+class ProblemsTab(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tree = _tree(self, "Problems", ["Severity", "File", "Field", "Message"], 3)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tree)
+
+    def show_plugin(self, info: PluginInfo) -> None:
+        self.tree.clear()
+        for p in sorted(info.problems, key=lambda p: p.severity != "error"):
+            item = QTreeWidgetItem([p.severity.capitalize(), p.file, p.field, p.message])
+            item.setIcon(0, icon("error" if p.severity == "error" else "warning"))
+            item.setToolTip(3, p.message)
+            self.tree.addTopLevelItem(item)
+        for c in info.conflicts:
+            item = QTreeWidgetItem(["Conflict", "", f"{c.kind} {c.name}", c.sentence()])
+            item.setIcon(0, icon("warning"))
+            self.tree.addTopLevelItem(item)
+        if info.state in ("failed", "crashed") and info.state_reason and \
+                not any(p.message == info.state_reason for p in info.problems):
+            item = QTreeWidgetItem([theme.state_word(info.state), "", "runtime", info.state_reason])
+            item.setIcon(0, icon(info.state))
+            self.tree.addTopLevelItem(item)
+        if self.tree.topLevelItemCount() == 0:
+            self.tree.addTopLevelItem(_empty_item("No problems.", 4))
+        for col in range(3):
+            self.tree.resizeColumnToContents(col)
+
+    def count(self) -> int:
+        return sum(1 for n in range(self.tree.topLevelItemCount())
+                   if self.tree.topLevelItem(n).flags() & Qt.ItemFlag.ItemIsSelectable)
+
+
+class DetailsPane(QTabWidget):
+    """Tabs for the selected plugin; an explanatory page when nothing is selected."""
+
+    def __init__(self, try_it: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Plugin details")
+        self.setDocumentMode(True)
+        self.overview = OverviewTab(self)
+        self.capabilities = CapabilitiesTab(self)
+        self.permissions = PermissionsTab(self)
+        self.hooks = HooksTab(self)
+        self.log_tab = LogTab(self)
+        self.problems = ProblemsTab(self)
+        self.try_it = try_it
+        for widget, name in zip((self.overview, self.capabilities, self.permissions, self.hooks, self.log_tab,
+                                 self.problems, self.try_it), TAB_NAMES, strict=True):
+            self.addTab(widget, name)
+        self.plugin_id: str | None = None
+        self.setEnabled(False)
+
+    def select_tab(self, name: str) -> bool:
+        wanted = name.strip().lower().replace("-", " ").replace("_", " ")
+        for n in range(self.count()):
+            if self.tabText(n).replace("&", "").split(" (")[0].lower() == wanted:
+                self.setCurrentIndex(n)
+                return True
+        return False
+
+    def show_plugin(self, info: PluginInfo | None, logs: Sequence[PluginLog] = (),
+                    recent: Sequence[HookRow] = ()) -> None:
+        if info is None:
+            self.plugin_id = None
+            self.overview.text.setHtml("<h3>No plugin selected</h3><p>Select a plugin in the list to see what "
+                                       "it provides, what it may touch and what it is doing.</p>")
+            self.setEnabled(False)
+            return
+        changed = info.id != self.plugin_id
+        self.plugin_id = info.id
+        self.setEnabled(True)
+        self.overview.show_plugin(info)
+        self.capabilities.show_plugin(info)
+        self.permissions.show_plugin(info)
+        self.hooks.show_plugin(info, recent)
+        if changed:
+            self.log_tab.set_lines(logs)
+        self.problems.show_plugin(info)
+        problems = len(info.problems) + len(info.conflicts)
+        self.setTabText(5, f"Problems ({problems})" if problems else "Problems")
+        self.setTabIcon(5, icon("error") if any(p.severity == "error" for p in info.problems) else
+                        icon("warning") if problems else icon(""))

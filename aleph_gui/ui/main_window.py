@@ -1,0 +1,695 @@
+"""The main window: plugin table + details, live hook log dock, review bar, safe-mode banner.
+
+Manager events arrive on the asyncio loop (and trace records may arrive from worker threads),
+so every event is appended to a queue and applied once per QTimer tick: hook rows as one batch
+insert, plugin changes as row updates. Every user action is a manager call awaited on the qasync
+loop; the window never waits on plugin code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aleph_gui.core import events as ev
+from aleph_gui.core.errors import AlephError, UnknownPlugin
+from aleph_gui.core.inventory import PluginInfo
+from aleph_gui.core.manager import ExtensionManager
+from aleph_gui.ui import theme
+from aleph_gui.ui.actions import Actions, build_actions
+from aleph_gui.ui.details import DetailsPane
+from aleph_gui.ui.hook_log import HookLogPanel, HookRate, HookRow
+from aleph_gui.ui.icons import app_icon, icon
+from aleph_gui.ui.plugin_table import (
+    COL_KIND,
+    COL_NAME,
+    COL_RISK,
+    COL_STATUS,
+    PLUGIN_ID_ROLE,
+    ChipDelegate,
+    PluginFilterProxy,
+    PluginTableModel,
+)
+from aleph_gui.ui.review_dialog import ReviewBar, ReviewDialog
+
+log = logging.getLogger(__name__)
+
+TICK_MS = 50
+RATE_REFRESH_S = 1.0
+TARGETED_UPDATES_MAX = 20  # beyond this many changed plugins in one tick, re-read the whole list
+FILTER_HELP = "Filter: text, @enabled @disabled @review @error, kind:wasm, origin:user, scope:network"
+ORG_NAME = "Aleph"
+APP_NAME = "Extension Manager"
+
+
+class MessageBar(QFrame):
+    """A dismissible one-line message (errors of actions) that never blocks like a modal box."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageBar")
+        self.icon_label = QLabel(self)
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setAccessibleName("Message")
+        close = QPushButton("Dismiss", self)
+        close.setAccessibleName("Dismiss the message")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.icon_label)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        border, back, fore = ("#c0392b", "#fde2e0", "#5a0d06") if error else ("#2e8b57", "#e2f5ea", "#0d3d22")
+        self.setStyleSheet(f"#messageBar {{ background: {back}; border: 1px solid {border}; border-radius: 4px; }}"
+                           f"#messageBar QLabel {{ color: {fore}; }}")
+        self.icon_label.setPixmap(icon("error" if error else "enabled").pixmap(18, 18))
+        self.label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text() if self.isVisible() else ""
+
+
+class SafeModeBanner(QFrame):
+    leave = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("safeModeBanner")
+        self.setStyleSheet("#safeModeBanner { background: #dfe9fb; border: 1px solid #3b73c4; border-radius: 4px; }"
+                           "#safeModeBanner QLabel { color: #0f2a57; }")
+        pic = QLabel(self)
+        pic.setPixmap(icon("safe_mode").pixmap(20, 20))
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setAccessibleName("Safe mode")
+        button = QPushButton("Leave safe mode", self)
+        button.setAccessibleName("Leave safe mode and run your plugins again")
+        button.clicked.connect(self.leave)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(pic)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(button)
+        self.hide()
+
+    def set_count(self, off: int) -> None:
+        self.label.setText(f"<b>Safe mode is on.</b> Only built-in plugins run; {off} of your user and project "
+                           "plugins are turned off so you can find one that misbehaves. Nothing was changed on "
+                           "disk or in your approvals.")
+
+
+class MainWindow(QMainWindow):
+    """`start()` starts the manager; `ticked` fires after each batch of events was applied."""
+
+    ticked = Signal()
+
+    def __init__(self, manager: ExtensionManager, settings: QSettings | None = None, tick_ms: int = TICK_MS) -> None:
+        super().__init__()
+        self.manager = manager
+        self.settings = settings if settings is not None else QSettings(ORG_NAME, APP_NAME)
+        self._queue: deque[ev.ChangeEvent] = deque()  # deque.append is thread-safe
+        self._unsubscribe = manager.subscribe(self._queue.append)
+        self._rate = HookRate()
+        self._rate_refreshed = 0.0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.ready = False
+        self.start_error = ""
+        self.review_dialog: ReviewDialog | None = None
+        self.confirm_box: QMessageBox | None = None
+        self.file_dialog: QFileDialog | None = None
+        self.setWindowTitle("Aleph Extension Manager")
+        self.setWindowIcon(app_icon())
+        self.setAccessibleName("Aleph Extension Manager")
+        self.setAcceptDrops(True)
+        self._build()
+        self.acts = build_actions(self, self.table)
+        self._build_menus(self.acts)
+        self._connect(self.acts)
+        self._restore_settings()
+        self._update_placeholder()
+        self._selection_changed()
+        self.timer = QTimer(self)
+        self.timer.setInterval(tick_ms)
+        self.timer.timeout.connect(self.apply_pending)
+        self.timer.start()
+
+    # -- building ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        from aleph_gui.ui.try_it import TryItPanel
+
+        self.model = PluginTableModel(self)
+        self.proxy = PluginFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.sort(COL_STATUS, Qt.SortOrder.AscendingOrder)
+
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setPlaceholderText(FILTER_HELP)
+        self.filter_edit.setAccessibleName("Filter plugins")
+        self.filter_edit.setToolTip(FILTER_HELP + " (Ctrl+F). Tokens of one kind are alternatives; "
+                                    "everything else must match.")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.count_label = QLabel(self)
+        self.count_label.setAccessibleName("Plugin count")
+
+        self.table = QTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setAccessibleName("Plugins")
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(COL_STATUS, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        chips = ChipDelegate(self.table)
+        self.table.setItemDelegateForColumn(COL_KIND, chips)
+        self.table.setItemDelegateForColumn(COL_RISK, chips)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((COL_STATUS, 130), (2, 70), (COL_KIND, 90), (4, 75), (COL_RISK, 85), (6, 75), (7, 110)):
+            header.resizeSection(col, width)
+
+        self.placeholder = QLabel(self)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAccessibleName("Plugin list status")
+        self.placeholder.setMargin(24)
+        self.table_stack = QStackedWidget(self)
+        self.table_stack.addWidget(self.table)
+        self.table_stack.addWidget(self.placeholder)
+
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(self.filter_edit, 1)
+        filter_row.addWidget(self.count_label)
+        left_layout.addLayout(filter_row)
+        left_layout.addWidget(self.table_stack, 1)
+
+        self.try_it = TryItPanel(self.manager, self)
+        self.details = DetailsPane(self.try_it, self)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+
+        self.safe_banner = SafeModeBanner(self)
+        self.review_bar = ReviewBar(self)
+        self.message_bar = MessageBar(self)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addWidget(self.safe_banner)
+        layout.addWidget(self.review_bar)
+        layout.addWidget(self.message_bar)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+        self.hook_log = HookLogPanel(self)
+        self.hook_dock = QDockWidget("Live hook log", self)
+        self.hook_dock.setObjectName("hookLogDock")
+        self.hook_dock.setAccessibleName("Live hook log")
+        self.hook_dock.setWidget(self.hook_log)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.hook_dock)
+        self.statusBar().showMessage("Starting…")
+
+    def _build_menus(self, a: Actions) -> None:
+        bar = self.menuBar()
+        plugin = bar.addMenu("&Plugin")
+        for act in (a.toggle_enabled, a.reload, a.reload_all, None, a.review, a.open_folder, None, a.install_zip,
+                    a.install_folder, a.uninstall, None, a.quit):
+            plugin.addSeparator() if act is None else plugin.addAction(act)
+        view = bar.addMenu("&View")
+        view.addAction(a.find)
+        view.addAction(a.try_it)
+        log_toggle = self.hook_dock.toggleViewAction()
+        log_toggle.setShortcut("Ctrl+L")
+        log_toggle.setText("Live &hook log")
+        view.addAction(log_toggle)
+        view.addAction(a.dark_theme)
+        view.addSeparator()
+        view.addAction(a.safe_mode)
+        tools = QToolBar("Actions", self)
+        tools.setObjectName("mainToolbar")
+        tools.setAccessibleName("Actions")
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for act in (a.toggle_enabled, a.reload, a.reload_all, a.review, a.install_zip, a.install_folder,
+                    a.uninstall, a.open_folder, a.safe_mode):
+            tools.addAction(act)
+        self.addToolBar(tools)
+        self.table.addActions([a.reload, a.review, a.open_folder, a.try_it])
+
+    def _connect(self, a: Actions) -> None:
+        self.filter_edit.textChanged.connect(self._filter_changed)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+        self.proxy.rowsInserted.connect(lambda *_: self._update_placeholder())
+        self.proxy.rowsRemoved.connect(lambda *_: self._update_placeholder())
+        self.proxy.modelReset.connect(self._update_placeholder)
+        a.toggle_enabled.triggered.connect(lambda: self.spawn(self.toggle_selected()))
+        a.reload.triggered.connect(lambda: self.spawn(self.reload_selected()))
+        a.reload_all.triggered.connect(lambda: self.spawn(self.reload_all()))
+        a.install_folder.triggered.connect(lambda: self.ask_install(folder=True))
+        a.install_zip.triggered.connect(lambda: self.ask_install(folder=False))
+        a.uninstall.triggered.connect(self.ask_uninstall)
+        a.open_folder.triggered.connect(self.open_folder)
+        a.review.triggered.connect(lambda: self.open_review(self.selected_id()))
+        a.safe_mode.toggled.connect(lambda on: self.spawn(self.set_safe_mode(on)))
+        a.find.triggered.connect(lambda: (self.filter_edit.setFocus(), self.filter_edit.selectAll()))
+        a.try_it.triggered.connect(lambda: (self.details.select_tab("Try it"), self.try_it.tool_combo.setFocus()))
+        a.dark_theme.toggled.connect(self.set_dark)
+        a.quit.triggered.connect(self.close)
+        self.review_bar.review_requested.connect(self.open_review)
+        self.safe_banner.leave.connect(lambda: a.safe_mode.setChecked(False))
+        self.details.overview.open_folder.connect(self.open_folder)
+        self.details.overview.review.connect(lambda: self.open_review(self.selected_id()))
+        self.details.permissions.review.connect(lambda: self.open_review(self.selected_id()))
+        self.details.permissions.revoke.connect(lambda: self.spawn(self.revoke_selected()))
+        self.try_it.event_finished.connect(lambda _d: self._refresh_details())
+        a.safe_mode.blockSignals(True)
+        a.safe_mode.setChecked(self.manager.safe_mode)
+        a.safe_mode.blockSignals(False)
+        a.dark_theme.blockSignals(True)
+        a.dark_theme.setChecked(theme.is_dark())
+        a.dark_theme.blockSignals(False)
+
+    # -- settings ------------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 820)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        split = s.value("window/splitter")
+        if isinstance(split, QByteArray) and not split.isEmpty():
+            self.splitter.restoreState(split)
+        else:
+            self.splitter.setSizes([640, 640])
+            self.resizeDocks([self.hook_dock], [220], Qt.Orientation.Vertical)
+        header = s.value("table/header")
+        if isinstance(header, QByteArray) and not header.isEmpty():
+            self.table.horizontalHeader().restoreState(header)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/splitter", self.splitter.saveState())
+        s.setValue("table/header", self.table.horizontalHeader().saveState())
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_settings()
+        self.timer.stop()
+        self._unsubscribe()
+        super().closeEvent(event)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> bool:
+        """Start the manager (discovery + loads) and fill the window. False when it could not start."""
+        self._update_placeholder()
+        try:
+            await self.manager.start()
+        except Exception as exc:  # shown in the window: the app stays open to say what went wrong
+            log.exception("the extension manager could not start")
+            self.start_error = f"Could not start the extension manager: {exc}"
+            self.statusBar().showMessage(self.start_error)
+            self._update_placeholder()
+            return False
+        self.apply_pending()
+        return True
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run a core call on the qasync loop without waiting for it (keeps a reference)."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def wait_idle(self) -> None:
+        """Wait until every action started from the window has finished (tests, screenshots)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _run(self, what: str, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Await a manager call; its failure becomes one sentence in the message bar."""
+        self.statusBar().showMessage(f"{what}…")
+        try:
+            result = await coro
+        except AlephError as exc:
+            self.message_bar.show_message(f"{what} failed: {exc}")
+            self.statusBar().showMessage(f"{what} failed", 5000)
+            return None
+        except Exception as exc:  # a bug below must not close the window
+            log.exception("%s failed", what)
+            self.message_bar.show_message(f"{what} failed unexpectedly: {type(exc).__name__}: {exc}")
+            self.statusBar().showMessage(f"{what} failed", 5000)
+            return None
+        self.statusBar().showMessage(f"{what}: done", 3000)
+        self.apply_pending()
+        return result if result is not None else True
+
+    # -- events ----------------------------------------------------------------------------------
+    def apply_pending(self) -> None:
+        """Apply every queued manager event: one hook-log batch, then plugin row updates."""
+        queue = self._queue
+        if not queue:
+            self._refresh_rates()
+            return
+        hook_rows: list[HookRow] = []
+        changed: set[str] = set()
+        logs: list[ev.PluginLog] = []
+        full = False
+        rate = self._rate
+        for _ in range(len(queue)):
+            event = queue.popleft()
+            if type(event) is ev.HookTraced:
+                hook_rows.append(HookRow(event.time, event.event, event.id, event.handler, event.decision,
+                                         event.duration_us, event.error or "", tuple(event.modified_keys)))
+                rate.add(event.id, event.time)
+            elif type(event) is ev.PluginLog:
+                logs.append(event)
+            elif isinstance(event, (ev.Ready, ev.PluginAdded, ev.PluginRemoved)):
+                full = True
+                if isinstance(event, ev.Ready):
+                    self.ready = True
+            elif event.id:
+                changed.add(event.id)
+        if hook_rows:
+            self.hook_log.add_rows(hook_rows)
+        if full or len(changed) > TARGETED_UPDATES_MAX:
+            self.model.sync(self.manager.plugins())
+        else:
+            for plugin_id in changed:
+                try:
+                    self.model.update_plugin(self.manager.plugin(plugin_id))
+                except UnknownPlugin:
+                    self.model.sync(self.manager.plugins())
+                    break
+        selected = self.selected_id()
+        if full or changed:
+            self._after_plugins_changed()
+            if selected and (full or selected in changed):
+                self._refresh_details()
+        if logs and selected:
+            mine = [line for line in logs if line.id == selected]
+            if mine:
+                self.details.log_tab.append(mine)
+        self._refresh_rates()
+        self.ticked.emit()
+
+    def _refresh_rates(self) -> None:
+        now = time.monotonic()
+        if now - self._rate_refreshed >= RATE_REFRESH_S:
+            self._rate_refreshed = now
+            self.model.set_hook_counts(self._rate.counts())
+
+    def _after_plugins_changed(self) -> None:
+        infos = self.model.infos()
+        pending = [(i.id, i.name) for i in infos if i.state == "needs_review"]
+        self.review_bar.set_pending(pending)
+        if self.manager.safe_mode:
+            self.safe_banner.set_count(sum(1 for i in infos if i.origin != "builtin" and i.state == "disabled"))
+        self.safe_banner.setVisible(self.manager.safe_mode)
+        if self.selected_id() is None and self.proxy.rowCount() and self.ready:
+            self.table.selectRow(0)
+        self._update_placeholder()
+        self._update_actions()
+
+    def _update_placeholder(self) -> None:
+        total, shown = self.model.rowCount(), self.proxy.rowCount()
+        if self.start_error:
+            text = f"⚠ {self.start_error}"
+        elif not self.ready and total == 0:
+            text = "Loading plugins…"
+        elif total == 0:
+            text = ("No plugins installed yet.\n\nDrop a plugin folder or .zip onto this window, or use "
+                    "Plugin ▸ Install from .zip (Ctrl+O) / Install from folder (Ctrl+Shift+O).")
+        elif shown == 0:
+            text = f"No plugin matches “{self.filter_edit.text()}”.\n\n{FILTER_HELP}"
+        else:
+            text = ""
+        self.placeholder.setText(text)
+        self.table_stack.setCurrentWidget(self.placeholder if text else self.table)
+        self.count_label.setText(f"{shown} of {total}" if shown != total else f"{total} plugins")
+        if self.ready and not self.start_error:
+            self.statusBar().showMessage(self._summary())
+
+    def _summary(self) -> str:
+        infos = self.model.infos()
+        running = sum(1 for i in infos if i.state == "enabled")
+        review = sum(1 for i in infos if i.state == "needs_review")
+        broken = sum(1 for i in infos if i.state in ("invalid", "failed", "crashed"))
+        parts = [f"{len(infos)} plugins", f"{running} enabled"]
+        if review:
+            parts.append(f"{review} need review")
+        if broken:
+            parts.append(f"{broken} with errors")
+        return " · ".join(parts)
+
+    def _filter_changed(self, text: str) -> None:
+        self.proxy.set_filter_text(text)
+        self._update_placeholder()
+
+    # -- selection -------------------------------------------------------------------------------
+    def selected_id(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return rows[0].data(PLUGIN_ID_ROLE)
+
+    def selected_info(self) -> PluginInfo | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.model.plugin_at(self.proxy.mapToSource(rows[0]).row())
+
+    def select_plugin(self, plugin_id: str) -> bool:
+        src = self.model.row_of(plugin_id)
+        if src < 0:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(src, 0))
+        if not index.isValid():
+            return False
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
+        return True
+
+    def _selection_changed(self) -> None:
+        self._refresh_details()
+        self._update_actions()
+
+    def _refresh_details(self) -> None:
+        info = self.selected_info()
+        if info is None:
+            self.details.show_plugin(None)
+            self.try_it.set_plugin(None)
+            return
+        if info.state != "overridden":
+            try:
+                info = self.manager.plugin(info.id)
+            except UnknownPlugin:
+                pass
+        recent = self.hook_log.model.rows()[-5000:]
+        self.details.show_plugin(info, self.manager.logs(info.id), recent)
+        self.try_it.set_plugin(info if info.state != "overridden" else None)
+
+    def _update_actions(self) -> None:
+        info = self.selected_info()
+        has = info is not None and info.state != "overridden"
+        for act in self.acts.plugin_actions():
+            act.setEnabled(has)
+        if info is not None:
+            on = info.state not in ("disabled",)
+            self.acts.toggle_enabled.setText("&Disable" if on else "&Enable")
+            self.acts.toggle_enabled.setIcon(icon("disabled" if on else "enabled"))
+            self.acts.uninstall.setEnabled(has and info.origin != "builtin")
+            self.acts.review.setEnabled(has and info.state == "needs_review" or
+                                           (has and info.requested.needs_review() and info.origin != "builtin"))
+
+    # -- actions ---------------------------------------------------------------------------------
+    async def toggle_selected(self) -> None:
+        info = self.selected_info()
+        if info is None or info.state == "overridden":
+            return
+        if info.state == "disabled":
+            await self._run(f"Enabling {info.name}", self.manager.enable(info.id))
+        else:
+            await self._run(f"Disabling {info.name}", self.manager.disable(info.id))
+
+    async def reload_selected(self) -> None:
+        info = self.selected_info()
+        if info is not None:
+            await self._run(f"Reloading {info.name}", self.manager.reload(info.id))
+
+    async def reload_all(self) -> None:
+        await self._run("Reloading all plugins", self.manager.reload_all())
+
+    async def revoke_selected(self) -> None:
+        info = self.selected_info()
+        if info is not None:
+            await self._run(f"Revoking {info.name}'s approval", self.manager.revoke(info.id))
+
+    async def install(self, path: Path) -> PluginInfo | None:
+        result = await self._run(f"Installing {path.name}", self.manager.install(path))
+        if isinstance(result, PluginInfo):
+            self.message_bar.show_message(
+                f"Installed {result.name} {result.version}." + (" Review its permissions to run it."
+                                                                 if result.state == "needs_review" else ""),
+                error=False)
+            self.select_plugin(result.id)
+            return result
+        return None
+
+    async def set_safe_mode(self, on: bool) -> None:
+        if self.manager.safe_mode == on:
+            return
+        self.manager.safe_mode = on
+        await self._run("Turning safe mode " + ("on" if on else "off"), self.manager.discover())
+        self._after_plugins_changed()
+
+    def set_dark(self, dark: bool) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.apply_theme(app, "dark" if dark else "light")
+        self.hook_log.model.set_dark(dark)
+        self._refresh_details()
+
+    def open_folder(self) -> None:
+        info = self.selected_info()
+        if info is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(info.path)))
+
+    def ask_install(self, folder: bool) -> None:
+        dialog = QFileDialog(self, "Install plugin from folder" if folder else "Install plugin from .zip")
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        if folder:
+            dialog.setFileMode(QFileDialog.FileMode.Directory)
+            dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        else:
+            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+            dialog.setNameFilter("Plugin archives (*.zip)")
+        dialog.fileSelected.connect(lambda path: self.spawn(self.install(Path(path))))
+        self.file_dialog = dialog
+        dialog.open()
+
+    def ask_uninstall(self) -> None:
+        info = self.selected_info()
+        if info is None or info.origin == "builtin" or info.state == "overridden":
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Uninstall plugin",
+                          f"Remove {info.name} ({info.id}) and delete its folder?\n\n{info.path}\n\n"
+                          "Its approvals and settings are forgotten too.",
+                          QMessageBox.StandardButton.Cancel, self)
+        remove = box.addButton("Uninstall", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAccessibleName("Confirm uninstall")
+
+        def done() -> None:
+            if box.clickedButton() is remove:
+                self.spawn(self._run(f"Uninstalling {info.name}", self.manager.uninstall(info.id)))
+
+        box.finished.connect(lambda _r: done())
+        self.confirm_box = box
+        box.open()
+
+    def open_review(self, plugin_id: str | None) -> ReviewDialog | None:
+        """Open the (non-blocking) review dialog for one plugin; the choice is applied when made."""
+        if not plugin_id:
+            return None
+        try:
+            info = self.manager.plugin(plugin_id)
+            diff = self.manager.pending_review(plugin_id)
+        except UnknownPlugin:
+            return None
+        if self.review_dialog is not None and self.review_dialog.isVisible():
+            self.review_dialog.close()
+        dialog = ReviewDialog(info, diff, self)  # diff None = look again at an approved scope
+        dialog.decided.connect(lambda pid, ok: self.spawn(self.decide_review(pid, ok)))
+        self.review_dialog = dialog
+        dialog.open()
+        return dialog
+
+    async def decide_review(self, plugin_id: str, approved: bool) -> None:
+        if approved:
+            await self._run(f"Approving {plugin_id}", self.manager.grant(plugin_id))
+            return
+        info = self.manager.plugin(plugin_id)
+        if self.manager.is_loaded(plugin_id):
+            # an update asked for more: the approved version keeps running, the update waits
+            self.message_bar.show_message(f"The update of {info.name} stays waiting; the version you approved "
+                                          "keeps running.", error=False)
+            return
+        await self._run(f"Turning {info.name} off", self.manager.disable(plugin_id))
+
+    # -- drag and drop ---------------------------------------------------------------------------
+    @staticmethod
+    def _droppable(event: QDragEnterEvent | QDropEvent) -> list[Path]:
+        if not event.mimeData().hasUrls():
+            return []
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        return [p for p in paths if p.is_dir() or p.suffix.lower() == ".zip"]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._droppable(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: Any) -> None:
+        event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = self._droppable(event)
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        for path in paths:
+            self.spawn(self.install(path))

@@ -1,0 +1,103 @@
+"""Light and dark palettes, and the words + colours of states, kinds, risks and decisions.
+
+Colour is never the only signal: every coloured thing also has an icon and/or a word.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+STATE_WORDS: dict[str, str] = {
+    "enabled": "Enabled", "disabled": "Disabled", "needs_review": "Needs review", "invalid": "Invalid",
+    "failed": "Failed", "crashed": "Crashed", "overridden": "Overridden",
+}
+KIND_WORDS: dict[str, str] = {
+    "wasm": "WASM", "nodejs": "Node.js", "claude": "Claude", "static": "Skills", "mcp": "MCP",
+}
+ORIGIN_WORDS: dict[str, str] = {"project": "Project", "user": "User", "builtin": "Built-in"}
+RISK_WORDS: dict[str, str] = {"low": "Low", "medium": "Medium", "high": "High"}
+DECISION_WORDS: dict[str, str] = {
+    "continue": "continue", "intercept": "intercept", "block": "BLOCK", "skipped": "skipped",
+}
+
+# Chip colours work on both palettes: saturated backgrounds with white text.
+KIND_COLORS: dict[str, str] = {
+    "wasm": "#5b4bc4", "nodejs": "#3c7a3c", "claude": "#b3541e", "static": "#4d6b8a", "mcp": "#1f7a8c",
+}
+RISK_COLORS: dict[str, str] = {"low": "#2e7d4f", "medium": "#b7791f", "high": "#c0392b"}
+STATE_COLORS: dict[str, str] = {
+    "enabled": "#2e8b57", "disabled": "#7a7f87", "needs_review": "#d9891a", "invalid": "#c0392b",
+    "failed": "#c0392b", "crashed": "#8e2a7a", "overridden": "#7a7f87",
+}
+BLOCK_ROW_LIGHT = "#fde2e0"
+BLOCK_ROW_DARK = "#5a1f1c"
+INTERCEPT_ROW_LIGHT = "#ece8fb"
+INTERCEPT_ROW_DARK = "#332c5c"
+
+
+def state_word(state: str) -> str:
+    return STATE_WORDS.get(state, state.replace("_", " ").capitalize())
+
+
+def kind_word(kind: str) -> str:
+    return KIND_WORDS.get(kind, kind)
+
+
+def is_dark(palette: QPalette | None = None) -> bool:
+    palette = palette or QGuiApplication.palette()
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    window, base, text = QColor("#23262b"), QColor("#1b1d21"), QColor("#e6e8eb")
+    p.setColor(QPalette.ColorRole.Window, window)
+    p.setColor(QPalette.ColorRole.WindowText, text)
+    p.setColor(QPalette.ColorRole.Base, base)
+    p.setColor(QPalette.ColorRole.AlternateBase, QColor("#25282d"))
+    p.setColor(QPalette.ColorRole.ToolTipBase, QColor("#2d3036"))
+    p.setColor(QPalette.ColorRole.ToolTipText, text)
+    p.setColor(QPalette.ColorRole.PlaceholderText, QColor("#8b9098"))
+    p.setColor(QPalette.ColorRole.Text, text)
+    p.setColor(QPalette.ColorRole.Button, QColor("#2d3036"))
+    p.setColor(QPalette.ColorRole.ButtonText, text)
+    p.setColor(QPalette.ColorRole.BrightText, QColor("#ff6b6b"))
+    p.setColor(QPalette.ColorRole.Link, QColor("#79a8ff"))
+    p.setColor(QPalette.ColorRole.Highlight, QColor("#3d6bb3"))
+    p.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7c8088"))
+    return p
+
+
+def light_palette() -> QPalette:
+    p = QPalette()
+    text = QColor("#1d2025")
+    p.setColor(QPalette.ColorRole.Window, QColor("#f3f4f6"))
+    p.setColor(QPalette.ColorRole.WindowText, text)
+    p.setColor(QPalette.ColorRole.Base, QColor("#ffffff"))
+    p.setColor(QPalette.ColorRole.AlternateBase, QColor("#f6f7f9"))
+    p.setColor(QPalette.ColorRole.ToolTipBase, QColor("#ffffff"))
+    p.setColor(QPalette.ColorRole.ToolTipText, text)
+    p.setColor(QPalette.ColorRole.PlaceholderText, QColor("#6b7079"))
+    p.setColor(QPalette.ColorRole.Text, text)
+    p.setColor(QPalette.ColorRole.Button, QColor("#e8eaee"))
+    p.setColor(QPalette.ColorRole.ButtonText, text)
+    p.setColor(QPalette.ColorRole.BrightText, QColor("#c0392b"))
+    p.setColor(QPalette.ColorRole.Link, QColor("#1f5fbf"))
+    p.setColor(QPalette.ColorRole.Highlight, QColor("#2f6fd0"))
+    p.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#9a9ea6"))
+    return p
+
+
+def apply_theme(app: QApplication, mode: str = "auto") -> None:
+    """'light', 'dark' or 'auto' (follow the system colour scheme). Fusion draws both palettes well."""
+    app.setStyle("Fusion")
+    if mode == "auto":
+        hints = QGuiApplication.styleHints()
+        from PySide6.QtCore import Qt
+        mode = "dark" if hints.colorScheme() == Qt.ColorScheme.Dark else "light"
+    app.setPalette(dark_palette() if mode == "dark" else light_palette())
