@@ -143,3 +143,27 @@ async def test_a_silent_server_times_out(tmp_path: Path) -> None:
 async def test_remote_servers_are_not_started(tmp_path: Path) -> None:
     with pytest.raises(McpServerError, match="remote http server at https://example.com/mcp"):
         await list_tools(tmp_path, "x", {"type": "http", "url": "https://example.com/mcp"})
+
+
+async def test_mcp_tools_command_needs_approval_then_lists_the_demo(tmp_path: Path) -> None:
+    import shutil
+
+    from aleph_gui.core.errors import ReviewRequired
+    from aleph_gui.core.manager import ExtensionManager
+    from aleph_gui.core.mcp import list_tools_of_plugin
+    from aleph_gui.core.paths import Locations
+
+    home = tmp_path / "home"
+    shutil.copytree(DEMO, home / "plugins" / "mcp-time-server")
+    manager = ExtensionManager(Locations(home=home, project=tmp_path / "proj", builtin=None))
+    await manager.start()
+    try:
+        with pytest.raises(ReviewRequired, match="aleph-ext grant mcp-time-server"):
+            await list_tools_of_plugin(manager, "mcp-time-server", "time")
+        await manager.grant("mcp-time-server")
+        tools = await list_tools_of_plugin(manager, "mcp-time-server", "time")
+        assert sorted(t["name"] for t in tools) == ["convert_time", "current_time"]
+        with pytest.raises(McpServerError, match="no MCP server named 'nope' \\(its servers: time\\)"):
+            await list_tools_of_plugin(manager, "mcp-time-server", "nope")
+    finally:
+        await manager.stop()

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aleph_gui.core.errors import PluginCallError, PluginTimeout
+from aleph_gui.core.errors import PluginCallError, PluginNotRunnable, PluginTimeout, ReviewRequired
 from aleph_gui.core.manifest.claude import server_transport
 
 log = logging.getLogger(__name__)
@@ -163,3 +163,20 @@ async def call_tool(plugin_root: Path, server_name: str, server_config: Mapping[
         return {"is_error": bool(getattr(result, "is_error", getattr(result, "isError", False))),
                 "content": texts, "structured": structured}
     return await _Session(Path(plugin_root), server_name, server_config, plugin_id, timeout).run(action)  # type: ignore[no-any-return]
+
+
+async def list_tools_of_plugin(manager: Any, plugin_id: str, server_name: str, *,
+                               timeout: float = DEFAULT_TIMEOUT_S) -> list[dict[str, Any]]:
+    """`aleph-ext mcp tools ID SERVER`: start one MCP server of an approved, enabled plugin."""
+    info = manager.plugin(plugin_id)  # raises UnknownPlugin
+    if info.state == "needs_review":
+        raise ReviewRequired(plugin_id, f"its MCP servers run programs as you; approve it first "
+                                        f"(aleph-ext grant {plugin_id})")
+    if info.state != "enabled" or info.manifest is None:
+        raise PluginNotRunnable(plugin_id, f"is {info.state}{': ' + info.state_reason if info.state_reason else ''}")
+    servers = {c.name: c for c in info.manifest.of_type("mcp_server")}
+    if server_name not in servers:
+        known = ", ".join(sorted(servers)) or "none"
+        raise McpServerError(plugin_id, f"has no MCP server named '{server_name}' (its servers: {known})")
+    return await list_tools(Path(info.path), server_name, servers[server_name].details, plugin_id=plugin_id,
+                            timeout=timeout)
