@@ -36,7 +36,9 @@ def load_json(path: Path, file: str) -> tuple[Any, list]:
     if text is None:
         return None, problems
     try:
-        return json.loads(text), []
+        doc = json.loads(text)
+        # A bare `null` would look like "unreadable" to callers; say what it is.
+        return doc, [] if doc is not None else [error(file, "", "must hold a JSON object, got null")]
     except json.JSONDecodeError as exc:
         return None, [error(file, "", f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]
     except RecursionError:
