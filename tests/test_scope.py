@@ -1,0 +1,75 @@
+"""Scope: permissions in plain words, risk, review need, grant diffs and enforcement labels."""
+
+from __future__ import annotations
+
+from aleph_gui.core.scope import (
+    FileAccess,
+    NetworkAccess,
+    Scope,
+    diff_scopes,
+    enforcement,
+    is_covered,
+    risk_of,
+)
+
+
+def scope(**kw) -> Scope:
+    return Scope(**kw)
+
+
+def test_log_only_needs_no_review() -> None:
+    assert not Scope().needs_review()
+    assert not scope(allowed_apis=[]).needs_review()
+    assert not scope(network_access=NetworkAccess(mode="allow", hosts=[])).needs_review()
+    assert risk_of(Scope()) == "low"
+
+
+def test_needs_review_matches_the_permission_list() -> None:
+    cases = [scope(allowed_apis=["log", "kv"]), scope(shell=True),
+             scope(file_access=FileAccess(mode="read")), scope(network_access=NetworkAccess(mode="any")),
+             scope(network_access=NetworkAccess(mode="allow", hosts=["a.example"]))]
+    for s in cases:
+        assert s.needs_review()
+        assert s.needs_review() == any(p.key != "api:log" for p in s.permissions())
+
+
+def test_permissions_in_plain_words_highest_risk_first() -> None:
+    s = scope(allowed_apis=["log", "kv"], shell=True, file_access=FileAccess(mode="read", paths=["~/notes"]),
+              network_access=NetworkAccess(mode="allow", hosts=["api.example.com"]))
+    perms = s.permissions()
+    assert perms[0].text == "run shell commands as you, outside any sandbox" and perms[0].risk == "high"
+    texts = [p.text for p in perms]
+    assert "read files in ~/notes" in texts and "connect to api.example.com" in texts
+    assert risk_of(s) == "high"
+
+
+def test_diff_shows_only_what_widens() -> None:
+    granted = scope(allowed_apis=["log", "kv"], file_access=FileAccess(mode="read", paths=["~/notes"]))
+    wider = scope(allowed_apis=["log", "kv"], file_access=FileAccess(mode="read", paths=["~/notes", "~/mail"]),
+                  network_access=NetworkAccess(mode="any"))
+    diff = diff_scopes(granted, wider)
+    assert [p.key for p in diff.added] == ["net:*", "file:read:~/mail"]
+    assert not is_covered(granted, wider)
+    narrower = scope(file_access=FileAccess(mode="read", paths=["~/notes/work"]))
+    assert is_covered(granted, narrower)
+    assert diff_scopes(granted, narrower).removed  # kv and the wider folder are no longer asked for
+
+
+def test_no_grant_covers_only_log() -> None:
+    assert is_covered(None, Scope())
+    assert not is_covered(None, scope(allowed_apis=["kv"]))
+    read_write = scope(file_access=FileAccess(mode="read_write", paths=["/"]))
+    assert is_covered(read_write, scope(file_access=FileAccess(mode="read", paths=["/tmp"])))
+
+
+def test_enforcement_labels_never_overclaim() -> None:
+    assert enforcement("nodejs", "net:*") == "not enforced for Node.js plugins"
+    assert enforcement("wasm", "net:api.example.com").startswith("enforced")
+    assert enforcement("claude", "shell") == "not sandboxed: runs as you"
+    assert enforcement("static", "file:read:/").startswith("declared only")
+
+
+def test_digest_is_stable_and_exact() -> None:
+    a = scope(allowed_apis=["kv", "log"])
+    b = scope(allowed_apis=["log", "kv"])
+    assert a.digest() == b.digest() != Scope().digest()

@@ -1,0 +1,80 @@
+"""State database: enabled flags, exact grants, config, kv, audit, schema version, two writers."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aleph_gui.core.scope import FileAccess, Scope
+from aleph_gui.core.state import SCHEMA_VERSION, StateDB
+
+
+def test_enabled_flags_persist(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / "state.db")
+    assert db.enabled("p") is None
+    db.set_enabled("p", False)
+    db.close()
+    again = StateDB(tmp_path / "state.db")
+    assert again.enabled("p") is False
+    again.set_enabled("p", True)
+    assert again.enabled("p") is True
+
+
+def test_grant_stores_the_exact_scope_with_hash_and_time(state_db: StateDB) -> None:
+    scope = Scope(allowed_apis=["log", "kv"], file_access=FileAccess(mode="read", paths=["~/notes"]))
+    grant = state_db.set_grant("p", scope)
+    stored = state_db.grant("p")
+    assert stored is not None and stored.scope == scope and stored.digest == scope.digest() == grant.digest
+    assert stored.granted_at > 0
+    assert state_db.revoke("p") is True and state_db.grant("p") is None
+    assert state_db.revoke("p") is False
+
+
+def test_snapshot_reads_the_same_answers(state_db: StateDB) -> None:
+    state_db.set_enabled("a", False)
+    state_db.set_grant("b", Scope(shell=True))
+    view = state_db.snapshot()
+    assert view.enabled("a") is False and view.enabled("b") is None
+    assert view.grant("b").scope.shell is True and view.grant("a") is None
+
+
+def test_config_kv_forget_and_audit(state_db: StateDB) -> None:
+    state_db.set_config("p", "word", {"x": [1, 2]})
+    state_db.kv_set("p", "k", b"\x00\x01")
+    assert state_db.config("p") == {"word": {"x": [1, 2]}} and state_db.kv_get("p", "k") == b"\x00\x01"
+    state_db.forget("p")
+    assert state_db.config("p") == {} and state_db.kv_get("p", "k") is None
+    rows = [{"time": float(i), "event": "e", "plugin": "p", "handler": "h", "decision": "continue",
+             "duration_us": i} for i in range(10)]
+    state_db.append_audit(rows, limit=5)
+    assert [r["duration_us"] for r in state_db.audit()] == [5, 6, 7, 8, 9]  # bounded, oldest dropped
+
+
+def test_schema_is_versioned_and_wal(tmp_path: Path) -> None:
+    StateDB(tmp_path / "state.db").close()
+    conn = sqlite3.connect(tmp_path / "state.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer version"):
+        StateDB(tmp_path / "state.db")
+
+
+def test_two_processes_can_write_at_once(tmp_path: Path) -> None:
+    """The CLI and the GUI may have the database open together."""
+    db = StateDB(tmp_path / "state.db")
+    script = ("import sys; from pathlib import Path; from aleph_gui.core.state import StateDB\n"
+              "db = StateDB(Path(sys.argv[1]))\n"
+              "for i in range(200): db.set_enabled(f'child-{i}', True)\n")
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "state.db")])
+    for i in range(200):
+        db.set_enabled(f"parent-{i}", False)
+    assert child.wait(timeout=60) == 0
+    assert db.enabled("child-199") is True and db.enabled("parent-199") is False
+    assert db.integrity_ok()
