@@ -388,7 +388,9 @@ class NodeRuntime(PluginRuntime):
     # -- calls -----------------------------------------------------------------------------------
     async def _call(self, method: str, params: dict[str, Any], timeout_ms: int, what: str,
                     timeout_error: type[PluginTimeout] = PluginTimeout) -> Any:
-        conn = await self._ensure_running()
+        conn = self._conn
+        if conn is None or not conn.is_ready or not conn.running:
+            conn = await self._ensure_running()
         self._in_flight += 1
         try:
             return await conn.request(method, params, timeout_ms / 1000)
@@ -413,7 +415,8 @@ class NodeRuntime(PluginRuntime):
                 raise PluginCallError(self.plugin_id, f"has no tool named '{tool}'")
             params = {"handler": declared.handler_name, "arguments": arguments}
         else:
-            await self._ensure_running()
+            if self._conn is None or not self._conn.is_ready:  # registrations are known once it ran
+                await self._ensure_running()
             if ("tool", tool) not in self._registered:
                 if declared is not None:
                     raise PluginCallError(self.plugin_id, f"the tool '{tool}' is declared in the manifest "

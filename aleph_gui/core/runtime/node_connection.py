@@ -1,9 +1,9 @@
 """One `node` process and the newline-delimited JSON-RPC 2.0 conversation with it.
 
 The connection knows nothing about plugins' meaning: it spawns, waits for the ready line (id
-"init"), correlates many requests in flight by id, expires them, reads stdout in chunks (so an
-oversized line is refused before it is ever whole in memory), drains stderr into the log, and
-reports how the process ended. Restart policy and scope live in `node.py`.
+"init"), correlates many requests in flight by id, expires them, handles stdout chunk by chunk as
+the pipe delivers it (so an oversized line is refused before it is ever whole in memory), drains
+stderr into the log, and reports how the process ended. Restart policy and scope live in `node.py`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import signal
+import subprocess
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -26,7 +27,6 @@ from aleph_gui.core.errors import PluginCallError, PluginCrashed, PluginTimeout
 log = logging.getLogger(__name__)
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
-READ_CHUNK = 64 * 1024
 LOG_LINES_PER_SECOND = 200  # a flooding plugin must not flood the UI log
 LOG_LINE_CHARS = 4096
 # Node's own notice about the permission flag is not the plugin's output.
@@ -36,6 +36,8 @@ _NODE_NOISE = ("ExperimentalWarning: Permission is an experimental feature",
 
 def _is_noise(line: str) -> bool:
     return any(marker in line for marker in _NODE_NOISE)
+# One encoder for every message: json.dumps with options builds a new encoder per call.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 _ERROR_LINE = re.compile(r"^[A-Za-z_$][\w$.]*(Error|Exception)\b")
 
 
@@ -84,6 +86,31 @@ RequestHandler = Callable[[str, dict[str, Any]], Awaitable[Any]]
 ExitHandler = Callable[["NodeConnection", str, bool], None]
 
 
+class _Pipes(asyncio.SubprocessProtocol):
+    """Hands pipe data to the connection as it arrives: no reader task, no extra loop hop per answer."""
+
+    def __init__(self, conn: NodeConnection) -> None:
+        self.conn = conn
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        if fd == 1:
+            self.conn._stdout_data(data)
+        else:
+            self.conn._stderr_data(data)
+
+    def process_exited(self) -> None:
+        self.conn._process_exited()
+
+    def connection_lost(self, exc: Exception | None) -> None:  # exited and every pipe closed
+        self.conn._finish()
+
+    def pause_writing(self) -> None:
+        self.conn._pause_writing()
+
+    def resume_writing(self) -> None:
+        self.conn._resume_writing()
+
+
 class NodeConnection:
     """A spawned `node` process speaking JSON-RPC on stdin/stdout."""
 
@@ -100,26 +127,32 @@ class NodeConnection:
         self._on_notification = on_notification
         self._on_exit = on_exit
         self._max_line = max_line_bytes
-        self._proc: asyncio.subprocess.Process | None = None
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._stdin: asyncio.WriteTransport | None = None
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 1
         self._ready: asyncio.Future[dict[str, Any]] | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._out_partial = bytearray()
+        self._err_partial = bytearray()
+        self._discard_stdout = False
         self._stderr_tail: deque[str] = deque(maxlen=40)
         self._closing = False
         self._kill_reason: str | None = None
         self._exit_reason: str | None = None
+        self._exited = asyncio.Event()
         self._gone = asyncio.Event()
+        self._write_ok = asyncio.Event()
+        self._write_ok.set()
         self.is_ready = False
 
     # -- facts -------------------------------------------------------------------------------
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        return self._transport.get_pid() if self._transport else None
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.returncode is None and not self._gone.is_set()
+        return self._transport is not None and not self._exited.is_set()
 
     @property
     def in_flight(self) -> int:
@@ -131,13 +164,14 @@ class NodeConnection:
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
         try:
-            self._proc = await asyncio.create_subprocess_exec(
-                *self._argv, cwd=str(self._cwd), env=self._env, start_new_session=True,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, limit=READ_CHUNK)
+            transport, _ = await loop.subprocess_exec(
+                lambda: _Pipes(self), *self._argv, cwd=str(self._cwd), env=self._env,
+                start_new_session=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE)
         except OSError as err:
             raise PluginCrashed(self.plugin_id, f"could not start node: {err}") from err
-        self._tasks = [loop.create_task(self._read_stdout()), loop.create_task(self._read_stderr())]
+        self._transport = transport
+        self._stdin = transport.get_pipe_transport(0)  # type: ignore[assignment]
         try:
             result = await asyncio.wait_for(asyncio.shield(self._ready), ready_timeout_s)
         except TimeoutError:
@@ -148,46 +182,45 @@ class NodeConnection:
         except PluginCallError:
             # it refused to start (or died): make sure nothing is left running
             self._kill_group()
-            await self._wait_gone()
+            await self._gone.wait()
             raise
         self.is_ready = True
         return result
 
     async def close(self, grace_s: float = 2.0) -> None:
         """Graceful: ask it to shut down, close stdin, wait `grace_s`, then kill."""
-        if self._proc is None:
+        if self._transport is None:
             return
         self._closing = True
-        if self._proc.returncode is None:
+        if not self._exited.is_set():
             with contextlib.suppress(Exception):
                 self._write({"jsonrpc": "2.0", "id": "shutdown", "method": "shutdown", "params": {}})
-                assert self._proc.stdin is not None
-                self._proc.stdin.close()
+                assert self._stdin is not None
+                self._stdin.close()
             try:
-                await asyncio.wait_for(self._proc.wait(), grace_s)
+                await asyncio.wait_for(self._exited.wait(), grace_s)
             except TimeoutError:
                 log.info("%s: node did not exit within %.1f s of shutdown; killing it", self.plugin_id, grace_s)
         self._kill_group()
-        await self._wait_gone()
+        await self._gone.wait()
 
     async def kill(self, reason: str) -> None:
         """Stop it now because it misbehaved; in-flight calls fail with `reason`."""
         if self._kill_reason is None:
             self._kill_reason = reason
         self._kill_group()
-        await self._wait_gone()
+        await self._gone.wait()
 
     def _kill_group(self) -> None:
         # start_new_session made node a group leader: the group includes any child it spawned.
-        if self._proc is None:
+        pid = self.pid
+        if pid is None:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            self._proc.kill()
-
-    async def _wait_gone(self) -> None:
-        await self._gone.wait()
+            os.killpg(pid, signal.SIGKILL)
+        if self._transport is not None and not self._exited.is_set():
+            with contextlib.suppress(ProcessLookupError):
+                self._transport.kill()
 
     # -- requests ------------------------------------------------------------------------------
     async def request(self, method: str, params: dict[str, Any], timeout_s: float | None) -> Any:
@@ -202,14 +235,15 @@ class NodeConnection:
         self._pending[rid] = fut
         timer = loop.call_later(timeout_s, self._expire, rid) if timeout_s else None
         try:
-            self._write({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
-            assert self._proc is not None and self._proc.stdin is not None
-            await self._proc.stdin.drain()
+            try:
+                self._write({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
+            except (BrokenPipeError, ConnectionResetError) as err:
+                await self._gone.wait()
+                raise PluginCrashed(self.plugin_id, self._exit_reason or "its Node.js process closed its input") \
+                    from err
+            if not self._write_ok.is_set():  # the plugin is not reading: wait instead of buffering more
+                await self._write_ok.wait()
             return await fut
-        except (BrokenPipeError, ConnectionResetError) as err:
-            await self._wait_gone()
-            raise PluginCrashed(self.plugin_id, self._exit_reason or "its Node.js process closed its input") \
-                from err
         finally:
             if timer is not None:
                 timer.cancel()
@@ -227,66 +261,58 @@ class NodeConnection:
             self.notify("$/cancelRequest", {"id": rid})
 
     def _write(self, message: dict[str, Any]) -> None:
-        if self._proc is None or self._proc.stdin is None or self._proc.stdin.is_closing():
+        if self._stdin is None or self._stdin.is_closing() or self._exited.is_set():
             raise BrokenPipeError("stdin closed")
-        self._proc.stdin.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+        self._stdin.write((_encode(message) + "\n").encode())
+
+    def _pause_writing(self) -> None:
+        self._write_ok.clear()
+
+    def _resume_writing(self) -> None:
+        self._write_ok.set()
 
     # -- reading -------------------------------------------------------------------------------
-    async def _read_stdout(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        reader = self._proc.stdout
-        partial = bytearray()
-        try:
-            while True:
-                chunk = await reader.read(READ_CHUNK)
-                if not chunk:
-                    break
-                start, oversize = 0, False
-                while True:
-                    nl = chunk.find(b"\n", start)
-                    if nl < 0:
-                        partial += chunk[start:]
-                        oversize = len(partial) > self._max_line
-                        break
-                    if partial:
-                        partial += chunk[start:nl]
-                        line = bytes(partial)
-                        partial.clear()
-                    else:
-                        line = chunk[start:nl]
-                    start = nl + 1
-                    if len(line) > self._max_line:
-                        oversize = True
-                        break
-                    self._handle_line(line)
-                if oversize:
-                    # refuse the line before it grows any further, and stop the process
-                    mib = self._max_line / (1024 * 1024)
-                    self._kill_reason = self._kill_reason or (
-                        f"sent a message line larger than {mib:g} MiB, so its process was stopped")
-                    partial.clear()
-                    self._kill_group()
-                    break
-        except Exception:  # a reader must never die silently: treat it as the process going away
-            log.exception("%s: reading node's stdout failed", self.plugin_id)
-            self._kill_group()
-        await self._finish()
-
-    async def _read_stderr(self) -> None:
-        assert self._proc is not None and self._proc.stderr is not None
-        reader = self._proc.stderr
-        partial = bytearray()
+    def _stdout_data(self, chunk: bytes) -> None:
+        if self._discard_stdout:
+            return
+        partial, start = self._out_partial, 0
         while True:
-            chunk = await reader.read(READ_CHUNK)
-            if not chunk:
-                break
-            partial += chunk
-            *lines, rest = partial.split(b"\n")
-            partial = bytearray(rest[: LOG_LINE_CHARS * 4])  # keep a flood without newline bounded
-            for raw in lines:
-                self._stderr_line(raw.decode("utf-8", "replace").rstrip("\r"))
-        if partial:
-            self._stderr_line(partial.decode("utf-8", "replace"))
+            nl = chunk.find(b"\n", start)
+            if nl < 0:
+                partial += chunk[start:]
+                if len(partial) > self._max_line:
+                    self._oversized()
+                return
+            if partial:
+                partial += chunk[start:nl]
+                line = bytes(partial)
+                partial.clear()
+            else:
+                line = chunk[start:nl]
+            start = nl + 1
+            if len(line) > self._max_line:
+                self._oversized()
+                return
+            try:
+                self._handle_line(line)
+            except Exception:  # one bad line must not stop the reading of the next
+                log.exception("%s: handling a line from node failed", self.plugin_id)
+
+    def _oversized(self) -> None:
+        # refuse the line before it grows any further, and stop the process
+        mib = self._max_line / (1024 * 1024)
+        self._kill_reason = self._kill_reason or (
+            f"sent a message line larger than {mib:g} MiB, so its process was stopped")
+        self._discard_stdout = True
+        self._out_partial = bytearray()
+        self._kill_group()
+
+    def _stderr_data(self, chunk: bytes) -> None:
+        self._err_partial += chunk
+        *lines, rest = self._err_partial.split(b"\n")
+        self._err_partial = bytearray(rest[: LOG_LINE_CHARS * 4])  # a flood without newline stays bounded
+        for raw in lines:
+            self._stderr_line(raw.decode("utf-8", "replace").rstrip("\r"))
 
     def _stderr_line(self, text: str) -> None:
         if not text.strip():
@@ -356,12 +382,26 @@ class NodeConnection:
                 self._write(answer)
 
     # -- ending ------------------------------------------------------------------------------------
-    async def _finish(self) -> None:
-        assert self._proc is not None
-        code = await self._proc.wait()
-        # let stderr drain so the reason can quote the plugin's last error
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*self._tasks[1:]), 1.0)
+    def _process_exited(self) -> None:
+        self._exited.set()
+        # Children it left behind may hold our pipes open; they belong to the plugin, so they go too.
+        self._kill_group()
+        # If a pipe still does not close, stop waiting for it.
+        asyncio.get_running_loop().call_later(2.0, self._force_close)
+
+    def _force_close(self) -> None:
+        if self._transport is not None and not self._gone.is_set():
+            self._transport.close()
+
+    def _finish(self) -> None:
+        if self._gone.is_set() or self._transport is None:
+            return
+        if self._err_partial:
+            self._stderr_line(self._err_partial.decode("utf-8", "replace"))
+            self._err_partial = bytearray()
+        code = self._transport.get_returncode()
+        code = -signal.SIGKILL if code is None else code
+        self._transport.close()
         expected = self._closing and self._kill_reason is None
         if self._kill_reason:
             reason = self._kill_reason

@@ -179,14 +179,14 @@ function makeApi(pluginId, config) {
 }
 
 // ---- requests from the app ------------------------------------------------------------------
-const running = new Map(); // request id -> AbortController
+const running = new Map(); // request id -> Call
 
 function errorOf(err) {
   if (err instanceof Error) return err.message || err.name;
   return String(err);
 }
 
-async function dispatch(method, params) {
+function dispatch(method, params) {
   const p = params || {};
   switch (method) {
     case 'ping':
@@ -219,22 +219,59 @@ async function dispatch(method, params) {
   }
 }
 
-async function handleRequest(msg) {
-  const controller = new AbortController();
-  running.set(msg.id, controller);
+// One request being served. The AbortSignal is made only if the plugin asks for it (most never do).
+class Call {
+  constructor(id) {
+    this.id = id;
+    this.cancelled = false;
+    this.controller = null;
+  }
+
+  get signal() {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.cancelled) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  cancel() {
+    this.cancelled = true;
+    if (this.controller) this.controller.abort();
+  }
+
+  succeed(result) {
+    running.delete(this.id);
+    if (!this.cancelled) send({ jsonrpc: '2.0', id: this.id, result: result === undefined ? null : result });
+  }
+
+  fail(err) {
+    running.delete(this.id);
+    if (!this.cancelled) {
+      send({ jsonrpc: '2.0', id: this.id, error: { code: err && err.rpcCode ? err.rpcCode : -32000, message: errorOf(err) } });
+    }
+  }
+}
+
+function handleRequest(msg) {
+  const call = new Call(msg.id);
+  running.set(msg.id, call);
   const params = msg.params || {};
   if (msg.method === 'plugin.call') {
-    params.context = { signal: controller.signal, log: pluginApi.log, call: callHost };
+    params.context = { get signal() { return call.signal; }, log: pluginApi.log, call: callHost };
   }
+  let result;
   try {
-    const result = await dispatch(msg.method, params);
-    if (!controller.signal.aborted) send({ jsonrpc: '2.0', id: msg.id, result: result === undefined ? null : result });
+    result = dispatch(msg.method, params);
   } catch (err) {
-    if (!controller.signal.aborted) {
-      send({ jsonrpc: '2.0', id: msg.id, error: { code: err && err.rpcCode ? err.rpcCode : -32000, message: errorOf(err) } });
-    }
-  } finally {
-    running.delete(msg.id);
+    call.fail(err);
+    return;
+  }
+  // Synchronous answers go out at once; promises when they settle.
+  if (result && typeof result.then === 'function') {
+    result.then((value) => call.succeed(value), (err) => call.fail(err));
+  } else {
+    call.succeed(result);
   }
 }
 
@@ -253,8 +290,8 @@ function handleMessage(msg) {
     return;
   }
   if (msg.method === '$/cancelRequest') {
-    const controller = running.get(msg.params && msg.params.id);
-    if (controller) controller.abort();
+    const call = running.get(msg.params && msg.params.id);
+    if (call) call.cancel();
     return;
   }
   if (msg.method === 'shutdown') {
