@@ -446,8 +446,13 @@ class ExtensionManager:
 
     # -- running plugin code -----------------------------------------------------------
     def _runnable(self, plugin_id: str) -> LoadedPlugin:
-        info = self.plugin(plugin_id)
         loaded = self._loaded.get(plugin_id)
+        # Fast path for every tool call: building the full PluginInfo (copy, status, grant query)
+        # costs more than the call itself for Node plugins.
+        if loaded is not None and plugin_id not in self._runtime_state and \
+                self._active_info(plugin_id).state == "enabled":
+            return loaded
+        info = self.plugin(plugin_id)
         if loaded is not None and info.state in ("enabled", "needs_review"):
             return loaded  # needs_review here = an update waits; the approved version runs
         if info.state == "needs_review":
