@@ -1,0 +1,193 @@
+"""WASM call overhead: raw Extism vs. a tool call through the manager and a 10-handler hook chain.
+
+Same export, same input, same run:
+  (a) raw `extism.Plugin.call`;
+  (b) a bare `await loop.run_in_executor(None, noop)` — the floor for leaving the event loop;
+  (c) one tool call through `ExtensionManager.call_tool` — goal p50 <= 1.3 x (a + b);
+  (d) one event through 10 WASM hook handlers via `HookExecutor.fire` — goal p50 <= 1.5 x (10 a + b);
+  load of a WasmRuntime from the compiled-module cache — goal p50 <= 1 ms (baseline: a fresh compile).
+
+Run: python tests/benchmarks/bench_wasm.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import extism  # noqa: E402
+from extism.extism import CompiledPlugin  # noqa: E402
+
+from aleph_gui.core.hooks import HookExecutor, HookHandler  # noqa: E402
+from aleph_gui.core.manager import ExtensionManager  # noqa: E402
+from aleph_gui.core.manifest.detect import load_plugin_folder  # noqa: E402
+from aleph_gui.core.paths import Locations  # noqa: E402
+from aleph_gui.core.runtime.base import RuntimeContext  # noqa: E402
+from aleph_gui.core.runtime.wasm import CompileCache, WasmRuntime, build_extism_manifest  # noqa: E402
+from aleph_gui.core.runtime.wasm_host import host_functions  # noqa: E402
+from aleph_gui.core.state import StateDB  # noqa: E402
+
+DEMO = ROOT / "plugins_demo" / "wasm-wat-text-tools"
+PLUGIN_ID = "wasm-wat-text-tools"
+TOOL_ARGS = {"text": "hello benchmark"}
+EVENT = {"event": "message_received", "data": {"text": "hello benchmark"}}
+CHAIN = 10
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed(fn: Callable[[], Any], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1e6)
+    return out
+
+
+async def atimed(fn: Callable[[], Any], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await fn()
+        out.append((time.perf_counter() - t0) * 1e6)
+    return out
+
+
+def raw_plugin(ctx: RuntimeContext, timeout_ms: int) -> extism.Plugin:
+    """The same module and Extism manifest the runtime uses, called directly."""
+    manifest = build_extism_manifest(ctx, timeout_ms)
+    module = (ctx.root / (ctx.manifest.entry or "")).read_bytes()
+    functions = host_functions(ctx.scope.allowed_apis)
+    compiled = CompiledPlugin({**manifest, "wasm": [{"data": module}]}, wasi=True, functions=functions)
+    return extism.Plugin(compiled, config={"banned_word": "spam"}, functions=functions)
+
+
+def context(root: Path, state: StateDB, plugin_id: str = PLUGIN_ID) -> RuntimeContext:
+    manifest = load_plugin_folder(root).manifest
+    assert manifest is not None
+    manifest = manifest.model_copy(update={"id": plugin_id})
+    return RuntimeContext(manifest=manifest, root=root, scope=manifest.scope, state=state)
+
+
+async def _call_through_manager(manager: ExtensionManager) -> Any:
+    return await manager.call_tool(PLUGIN_ID, "uppercase", TOOL_ARGS)
+
+
+def line(metric: str, value: float, baseline: float, unit: str, goal: float, on_value: bool = False) -> str:
+    ratio = value / baseline if baseline else float("inf")
+    ok = (value if on_value else ratio) <= goal
+    return (f"RESULT {metric} value={value:.3f}{unit} baseline={baseline:.3f}{unit} ratio={ratio:.3f} "
+            f"goal=<={goal:g} {'ok' if ok else 'FAIL'}")
+
+
+async def main(quick: bool) -> list[str]:
+    n = 1000 if quick else 10_000
+    n_chain = 200 if quick else 2000
+    n_load, n_compile = (200, 10) if quick else (1000, 30)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-wasm-"))
+    lines: list[str] = []
+    try:
+        loop = asyncio.get_running_loop()
+        state = StateDB(tmp / "state.db")
+        ctx = context(DEMO, state)
+        tool_input = json.dumps(TOOL_ARGS).encode()
+        event_input = json.dumps(EVENT).encode()
+
+        # (a) raw Extism call, and (b) one hop off the event loop
+        raw_tool = raw_plugin(ctx, 10_000)
+        raw_hook = raw_plugin(ctx, 1_000)
+        assert json.loads(raw_tool.call("uppercase", tool_input)) == {"text": "HELLO BENCHMARK"}
+        timed(lambda: raw_tool.call("uppercase", tool_input), n // 10)  # warm up
+        a = timed(lambda: raw_tool.call("uppercase", tool_input), n)
+
+        def noop() -> None:
+            return None
+
+        await atimed(lambda: loop.run_in_executor(None, noop), n // 10)
+        b = await atimed(lambda: loop.run_in_executor(None, noop), n)
+
+        # (c) one tool call through the manager
+        home = tmp / "home"
+        shutil.copytree(DEMO, home / "plugins" / PLUGIN_ID)
+        manager = ExtensionManager(Locations(home=home, project=tmp / "project", builtin=None))
+        await manager.start()
+        try:
+            assert await _call_through_manager(manager) == {"text": "HELLO BENCHMARK"}
+            await atimed(lambda: _call_through_manager(manager), n // 10)
+            c = await atimed(lambda: _call_through_manager(manager), n)
+        finally:
+            await manager.stop()
+
+        # (d) one event through 10 WASM hook handlers
+        executor = HookExecutor()
+        runtimes = []
+        for i in range(CHAIN):
+            root = tmp / f"chain-{i}"
+            shutil.copytree(DEMO, root)
+            rt = WasmRuntime(context(root, state, f"chain-{i}"))
+            await rt.start()
+            runtimes.append(rt)
+            executor.add(HookHandler(plugin_id=f"chain-{i}", event="message_received", handler="on_message",
+                                     timeout_ms=1000, runtime=rt))
+        first = await executor.fire("message_received", EVENT["data"])
+        assert first.decision == "continue" and len(first.trace) == CHAIN, first
+        await atimed(lambda: executor.fire("message_received", EVENT["data"]), n_chain // 10)
+        d = await atimed(lambda: executor.fire("message_received", EVENT["data"]), n_chain)
+        ten_raw = timed(lambda: [raw_hook.call("on_message", event_input) for _ in range(CHAIN)], n_chain)
+        for rt in runtimes:
+            await rt.stop()
+
+        # load from the compiled-module cache vs. a fresh compile
+        warm = CompileCache()
+        WasmRuntime(ctx, cache=warm).start_blocking()
+
+        def load_cached() -> None:
+            WasmRuntime(ctx, cache=warm).start_blocking()
+
+        def load_fresh() -> None:
+            WasmRuntime(ctx, cache=CompileCache()).start_blocking()
+
+        cached = timed(load_cached, n_load)
+        fresh = timed(load_fresh, n_compile)
+        state.close()
+
+        pa, pb, pc, pd = (statistics.median(x) for x in (a, b, c, d))
+        p10 = statistics.median(ten_raw)
+        print(f"(a) raw Extism call     p50={pa:8.1f}us p99={pct(a, 0.99):8.1f}us  n={n}")
+        print(f"(b) executor hop        p50={pb:8.1f}us p99={pct(b, 0.99):8.1f}us  n={n}")
+        print(f"(c) manager tool call   p50={pc:8.1f}us p99={pct(c, 0.99):8.1f}us  n={n}")
+        print(f"    10 raw hook calls   p50={p10:8.1f}us p99={pct(ten_raw, 0.99):8.1f}us  n={n_chain}")
+        print(f"(d) 10-handler chain    p50={pd:8.1f}us p99={pct(d, 0.99):8.1f}us  n={n_chain}")
+        print(f"    load cached         p50={statistics.median(cached) / 1000:8.3f}ms  "
+              f"fresh compile p50={statistics.median(fresh) / 1000:8.3f}ms")
+        lines.append(line("wasm_tool_call_p50", pc, pa + pb, "us", 1.3))
+        lines.append(line("wasm_hook_chain10_p50", pd, p10 + pb, "us", 1.5))
+        lines.append(line("wasm_load_cached_p50", statistics.median(cached) / 1000,
+                          statistics.median(fresh) / 1000, "ms", 1.0, on_value=True))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return lines
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer calls; finishes in well under 30 s")
+    args = parser.parse_args()
+    for result in asyncio.run(main(args.quick)):
+        print(result)
