@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from aleph_gui.ui import theme
 from aleph_gui.ui.icons import icon
+from aleph_gui.ui.proxy import change_filter
 
 log = logging.getLogger(__name__)
 
@@ -181,13 +182,15 @@ class HookLogFilter(QSortFilterProxyModel):
 
     def set_filters(self, event: str | None = None, plugin: str | None = None,
                     decision: str | None = None) -> None:
-        if event is not None:
-            self.event_text = event.strip().lower()
-        if plugin is not None:
-            self.plugin_text = plugin.strip().lower()
-        if decision is not None:
-            self.decision_value = decision
-        self.invalidateFilter()
+        def apply() -> None:
+            if event is not None:
+                self.event_text = event.strip().lower()
+            if plugin is not None:
+                self.plugin_text = plugin.strip().lower()
+            if decision is not None:
+                self.decision_value = decision
+
+        change_filter(self, apply)
 
     @property
     def active(self) -> bool:

@@ -28,6 +28,7 @@ from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.scope import RISK_ORDER
 from aleph_gui.ui import theme
 from aleph_gui.ui.icons import icon
+from aleph_gui.ui.proxy import change_filter
 
 log = logging.getLogger(__name__)
 
@@ -329,8 +330,8 @@ class PluginFilterProxy(QSortFilterProxyModel):
         self.setDynamicSortFilter(True)
 
     def set_filter_text(self, text: str) -> None:
-        self._query = FilterQuery.parse(text)
-        self.invalidateFilter()
+        query = FilterQuery.parse(text)
+        change_filter(self, lambda: setattr(self, "_query", query))
 
     @property
     def query(self) -> FilterQuery:
