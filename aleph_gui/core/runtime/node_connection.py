@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import signal
@@ -130,6 +131,9 @@ class NodeConnection:
         self._transport: asyncio.SubprocessTransport | None = None
         self._stdin: asyncio.WriteTransport | None = None
         self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._deadlines: dict[int, float] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
         self._next_id = 1
         self._ready: asyncio.Future[dict[str, Any]] | None = None
         self._out_partial = bytearray()
@@ -233,7 +237,8 @@ class NodeConnection:
         self._next_id += 1
         fut: asyncio.Future[Any] = loop.create_future()
         self._pending[rid] = fut
-        timer = loop.call_later(timeout_s, self._expire, rid) if timeout_s else None
+        if timeout_s:
+            self._add_deadline(rid, loop.time() + timeout_s)
         try:
             try:
                 self._write({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
@@ -245,14 +250,34 @@ class NodeConnection:
                 await self._write_ok.wait()
             return await fut
         finally:
-            if timer is not None:
-                timer.cancel()
+            self._deadlines.pop(rid, None)
             self._pending.pop(rid, None)
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
         if self.running:
             with contextlib.suppress(Exception):
                 self._write({"jsonrpc": "2.0", "method": method, "params": params})
+
+    # One timer for all calls in flight (a timer per call costs more than the rest of the call):
+    # it fires at the earliest deadline, expires what is due and re-arms for the next one.
+    def _add_deadline(self, rid: int, deadline: float) -> None:
+        self._deadlines[rid] = deadline
+        if deadline < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = deadline
+            self._timer = asyncio.get_running_loop().call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        now = asyncio.get_running_loop().time()
+        for rid in [r for r, d in self._deadlines.items() if d <= now + 0.001]:
+            del self._deadlines[rid]
+            self._expire(rid)
+        if self._deadlines:
+            nearest = min(self._deadlines.values())
+            self._timer_at = nearest
+            self._timer = asyncio.get_running_loop().call_at(nearest, self._on_timer)
 
     def _expire(self, rid: int) -> None:
         fut = self._pending.pop(rid, None)
@@ -399,6 +424,9 @@ class NodeConnection:
         if self._err_partial:
             self._stderr_line(self._err_partial.decode("utf-8", "replace"))
             self._err_partial = bytearray()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         code = self._transport.get_returncode()
         code = -signal.SIGKILL if code is None else code
         self._transport.close()
