@@ -377,3 +377,20 @@ async def test_fire_result_json_shape() -> None:
     out = (await ex.fire("before_tool_call", {"tool_name": "Bash"})).to_json()
     assert out["decision"] == "block" and out["reason"] == "nope" and out["data"] == {"tool_name": "Bash"}
     assert out["trace"][0]["plugin"] == "p"
+
+
+async def test_runtime_observers_run_together_and_their_failures_change_nothing() -> None:
+    threads: list[int] = []
+    ex = HookExecutor()
+    slow = SlowRuntime(answer=Block("ignored"), delay=0)
+    ex.add(HookHandler("obs-async", "agent_end", "watch", kind="observer", runtime=slow))  # type: ignore[arg-type]
+    ex.add(HookHandler("obs-wasm", "agent_end", "watch", kind="observer",
+                       runtime=BlockingRuntime("w", PluginCallError("w", "trapped"), threads)))  # type: ignore[arg-type]
+    ex.add(HookHandler("obs-hung", "agent_end", "watch", kind="observer", timeout_ms=50, fail_closed=True,
+                       runtime=SlowRuntime()))  # type: ignore[arg-type]
+    result = await ex.fire("Stop", {"turns": 3})
+    assert (result.decision, result.reason, result.data) == ("continue", "", {"turns": 3})
+    by_plugin = {r.plugin: r for r in result.trace}
+    assert by_plugin["obs-async"].decision == "block"  # what it said is traced, but it changes nothing
+    assert "trapped" in by_plugin["obs-wasm"].error and "timed out" in by_plugin["obs-hung"].error
+    assert slow.calls[0][1] == {"event": "agent_end", "data": {"turns": 3}}

@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -540,13 +540,15 @@ class HookExecutor:
     async def _observe(self, h: HookHandler, name: str, data: dict[str, Any]) -> TraceRow:
         t0 = perf_counter_ns()
         payload = {"event": name, "data": dict(data)}
+        runtime = h.runtime
+        assert runtime is not None  # observers without a runtime ran inline
+        call: Awaitable[Any]
         try:
-            if h.runtime.supports_blocking_hooks:  # type: ignore[union-attr]
+            if runtime.supports_blocking_hooks:
                 loop = asyncio.get_running_loop()
-                call = loop.run_in_executor(None, h.runtime.run_hook_blocking,  # type: ignore[union-attr]
-                                            h.handler, payload, h.timeout_ms)
+                call = loop.run_in_executor(None, runtime.run_hook_blocking, h.handler, payload, h.timeout_ms)
             else:
-                call = h.runtime.run_hook(h.handler, payload, h.timeout_ms)  # type: ignore[union-attr]
+                call = runtime.run_hook(h.handler, payload, h.timeout_ms)
             result, err = await asyncio.wait_for(call, h.timeout_ms / 1000 + 0.5), ""
         except Exception as exc:
             result, err = None, _failure_text(exc, h)

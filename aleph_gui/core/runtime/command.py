@@ -148,7 +148,8 @@ class CommandRuntime(PluginRuntime):
         if hook_type != "command":
             raise PluginNotRunnable(self.plugin_id, f"{hook_type} hooks are not run by this app")
         name = str(event.get("event", ""))
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
+        raw = event.get("data")
+        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
         cwd = str(data.get("cwd") or os.getcwd())
         if not os.path.isdir(cwd):
             cwd = os.getcwd()
