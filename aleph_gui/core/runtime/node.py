@@ -491,6 +491,8 @@ class NodeRuntime(PluginRuntime):
             self.ctx.log("warning", f"ignored a registration that is not understood: {str(reg)[:200]}")
             return None
         kind = reg["type"]
+        details = reg.get("details")
+        parameters = reg.get("parameters")
         try:
             cap = Capability(
                 type=kind, name=str(reg.get("name") or ""), description=str(reg.get("description") or ""),
@@ -499,8 +501,8 @@ class NodeRuntime(PluginRuntime):
                 priority=int(reg.get("priority") or 0),
                 hook_kind="observer" if reg.get("hook_kind") == "observer" else "interceptor",
                 matcher=str(reg.get("matcher") or ""), fail_closed=bool(reg.get("fail_closed")),
-                parameters=reg.get("parameters") if isinstance(reg.get("parameters"), dict) else None,
-                details=reg.get("details") if isinstance(reg.get("details"), dict) else {},
+                parameters=parameters if isinstance(parameters, dict) else None,
+                details=details if isinstance(details, dict) else {},
             )
         except (ValueError, TypeError) as err:
             self.ctx.log("warning", f"ignored an invalid {kind} registration: {err}")
@@ -582,7 +584,8 @@ class NodeRuntime(PluginRuntime):
         if method != "host.call":
             raise RemoteError(-32601, f"unknown method '{method}'")
         api = params.get("api")
-        args = params.get("args") if isinstance(params.get("args"), dict) else {}
+        raw_args = params.get("args")
+        args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
         if not isinstance(api, str) or not api:
             raise RemoteError(-32602, "host.call needs an 'api' name")
         family = api.split(".", 1)[0]
