@@ -1,4 +1,5 @@
 """The Qt models behind the plugin table and the hook log, with real discovered plugins."""
+# ruff: noqa: F811  (pytest fixtures are imported from test_gui_support and named as arguments)
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -127,7 +128,8 @@ def modal_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModalGuard]:
         monkeypatch.setattr(QFileDialog, name, staticmethod(blocking))
     yield guard
     for dialog in guard.opened:
-        dialog.close()
+        if shiboken6.isValid(dialog):  # its window may already be gone
+            dialog.close()
     if guard.unexpected:
         pytest.fail("unexpected dialog(s) opened: " + ", ".join(guard.unexpected))
 

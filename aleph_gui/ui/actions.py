@@ -69,7 +69,7 @@ def build_actions(window: QWidget, table: QWidget) -> Actions:
         try_it=_action(window, "&Try it", "Call a tool or fire a test event", ["Ctrl+T"], "run"),
         dark_theme=_action(window, "&Dark theme", "Switch between the light and dark palette", ["Ctrl+Shift+D"],
                            checkable=True),
-        quit=_action(window, "&Quit", "Close the Extension Manager", QKeySequence.StandardKey.Quit),
+        quit=_action(window, "&Quit", "Close the Extension Manager", ["Ctrl+Q"]),
     )
     for a in (acts.toggle_enabled, acts.uninstall):
         a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
