@@ -122,6 +122,13 @@ async def main(quick: bool) -> list[str]:
         await atimed(lambda: loop.run_in_executor(None, noop), n // 10)
         b = await atimed(lambda: loop.run_in_executor(None, noop), n)
 
+        # the runtime alone (no manager), to show where (c)'s time goes
+        direct = WasmRuntime(ctx)
+        await direct.start()
+        await atimed(lambda: direct.call_tool("uppercase", TOOL_ARGS), n // 10)
+        c_runtime = await atimed(lambda: direct.call_tool("uppercase", TOOL_ARGS), n)
+        await direct.stop()
+
         # (c) one tool call through the manager
         home = tmp / "home"
         shutil.copytree(DEMO, home / "plugins" / PLUGIN_ID)
@@ -160,8 +167,18 @@ async def main(quick: bool) -> list[str]:
         def load_cached() -> None:
             WasmRuntime(ctx, cache=warm).start_blocking()
 
+        # a fresh compile needs module text Extism has never seen (it keeps compiled code by content)
+        fresh_contexts = []
+        for i in range(n_compile):
+            root = tmp / f"fresh-{i}"
+            shutil.copytree(DEMO, root)
+            with (root / "text_tools.wat").open("a") as f:
+                f.write(f"\n;; fresh copy {i} {time.time_ns()}\n")
+            fresh_contexts.append(context(root, state))
+        pending = iter(fresh_contexts)
+
         def load_fresh() -> None:
-            WasmRuntime(ctx, cache=CompileCache()).start_blocking()
+            WasmRuntime(next(pending), cache=CompileCache()).start_blocking()
 
         cached = timed(load_cached, n_load)
         fresh = timed(load_fresh, n_compile)
@@ -171,6 +188,8 @@ async def main(quick: bool) -> list[str]:
         p10 = statistics.median(ten_raw)
         print(f"(a) raw Extism call     p50={pa:8.1f}us p99={pct(a, 0.99):8.1f}us  n={n}")
         print(f"(b) executor hop        p50={pb:8.1f}us p99={pct(b, 0.99):8.1f}us  n={n}")
+        print(f"    WasmRuntime.call_tool p50={statistics.median(c_runtime):6.1f}us "
+              f"p99={pct(c_runtime, 0.99):8.1f}us  n={n}")
         print(f"(c) manager tool call   p50={pc:8.1f}us p99={pct(c, 0.99):8.1f}us  n={n}")
         print(f"    10 raw hook calls   p50={p10:8.1f}us p99={pct(ten_raw, 0.99):8.1f}us  n={n_chain}")
         print(f"(d) 10-handler chain    p50={pd:8.1f}us p99={pct(d, 0.99):8.1f}us  n={n_chain}")

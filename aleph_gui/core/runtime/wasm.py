@@ -211,7 +211,7 @@ def _load_error(plugin_id: str, entry: str, message: str) -> AlephError:
 
 @dataclass
 class _Instance:
-    """One extism.Plugin, called one at a time."""
+    """One extism.Plugin (created on first use), called one at a time."""
 
     compiled: CompiledPlugin
     timeout_ms: int
@@ -284,22 +284,22 @@ class WasmRuntime(PluginRuntime):
         self._cache_hit = True
         for timeout_ms in sorted(timeouts):
             self._instance(timeout_ms)
+        # Instantiate one now so a module with imports it was not granted fails here; the others
+        # (same module, same imports) are instantiated on first use, which keeps a load under 1 ms.
+        first = self._instances[self.tool_timeout_ms if manifest.of_type("tool") else min(timeouts)]
+        first.plugin = self._new_plugin(first.compiled)
         self._started = True
         self._load_ms = (time.perf_counter() - began) * 1000
         log.debug("%s: loaded %s in %.2f ms (compiled cache hit: %s)", self.plugin_id, entry, self._load_ms,
                   self._cache_hit)
 
     async def stop(self) -> None:
+        # An in-flight call keeps its instance until it returns (bounded by its time limit); it is
+        # never cancelled, because cancelling would also abort a sibling runtime's call. Calls
+        # waiting for the instance see `_stopped` and give up.
         self._stopped = True
         with self._instances_lock:
-            instances = list(self._instances.values())
             self._instances.clear()
-        for inst in instances:
-            # An in-flight call keeps its instance until it returns (bounded by its time limit);
-            # it is never cancelled, because cancelling would also abort a sibling runtime's call.
-            if inst.lock.acquire(blocking=False):
-                inst.plugin = None
-                inst.lock.release()
         self._module = None
 
     def _read_module(self) -> bytes:
@@ -340,8 +340,7 @@ class WasmRuntime(PluginRuntime):
         with self._instances_lock:
             inst = self._instances.get(timeout_ms)
             if inst is None:
-                compiled = self._compiled(timeout_ms)
-                inst = _Instance(compiled=compiled, timeout_ms=timeout_ms, plugin=self._new_plugin(compiled))
+                inst = _Instance(compiled=self._compiled(timeout_ms), timeout_ms=timeout_ms)
                 self._instances[timeout_ms] = inst
             return inst
 
@@ -393,8 +392,10 @@ class WasmRuntime(PluginRuntime):
             raise PluginNotRunnable(self.plugin_id, "is not running")
         inst = self._instance(timeout_ms)
         with inst.lock:
-            if inst.plugin is None:  # stopped while waiting for the lock
+            if self._stopped:  # stopped while waiting for the instance
                 raise PluginNotRunnable(self.plugin_id, "is not running")
+            if inst.plugin is None:
+                inst.plugin = self._new_plugin(inst.compiled)
             plugin = inst.plugin
             exists = inst.exports.get(export)
             if exists is None:
