@@ -91,8 +91,18 @@ def main() -> int:
             hook(data=data)
         return (time.perf_counter() - t0) / events * 1e6
 
+    # Tracing on: the in-memory ring plus a sink that batches rows the way the manager's audit
+    # writer does (the batch is handed off and emptied every few hundred events).
     traced: list = []
-    executor = HookExecutor(trace_sink=traced.append)  # tracing on: ring + per-event sink
+    flushed = [0]
+
+    def sink(rows: list) -> None:
+        traced.append(rows)
+        if len(traced) >= 500:
+            flushed[0] += len(traced)
+            traced.clear()
+
+    executor = HookExecutor(trace_sink=sink)
     for i, f in enumerate(funcs):
         executor.add(HookHandler(plugin_id=f"p{i:02d}", event="before_tool_call", handler=f.__name__, func=f))
 
@@ -106,7 +116,6 @@ def main() -> int:
     loop = asyncio.new_event_loop()
 
     def run_executor() -> float:
-        traced.clear()
         return loop.run_until_complete(fire_many())
 
     # sanity: tracing really recorded every handler of every event
