@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -32,6 +33,7 @@ MCP_FILE = ".mcp.json"
 DEFAULT_DIRS = {"skill": "skills", "command": "commands", "agent": "agents"}
 MANIFEST_KEY = {"skill": "skills", "command": "commands", "agent": "agents"}
 CLAUDE_DEFAULT_HOOK_TIMEOUT_S = 60  # Claude Code's default for command hooks
+MAX_HOOK_TIMEOUT_S = 3600  # a hook holds up its event; an hour is already more than anyone waits
 MAX_JSON_BYTES = 4 * 1024 * 1024
 KNOWN_PLUGIN_KEYS = frozenset({
     "$schema", "name", "version", "description", "author", "homepage", "repository", "license", "keywords",
@@ -60,6 +62,8 @@ def _loads(text: str, label: str) -> tuple[Any, Problem | None]:
         return json.loads(text), None
     except json.JSONDecodeError as exc:
         return None, error(label, f"line {exc.lineno}", f"is not valid JSON: {exc.msg}")
+    except RecursionError:  # a hostile file nested thousands deep must not take discovery down
+        return None, error(label, "", "is not valid JSON: nested too deeply")
 
 
 def _path_list(value: Any, key: str, label: str, problems: list[Problem]) -> list[str] | None:
@@ -123,10 +127,15 @@ def _one_hook(hook: Any, field: str, file: str, event_name: str, canonical: str,
         return None
     hook_type = hook.get("type", "command")
     timeout = hook.get("timeout", CLAUDE_DEFAULT_HOOK_TIMEOUT_S)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) \
+            or timeout <= 0:
         problems.append(warning(file, f"{field}.timeout", f"expected a positive number of seconds; "
                                                           f"using {CLAUDE_DEFAULT_HOOK_TIMEOUT_S}"))
         timeout = CLAUDE_DEFAULT_HOOK_TIMEOUT_S
+    if timeout > MAX_HOOK_TIMEOUT_S:
+        problems.append(warning(file, f"{field}.timeout", f"{timeout:g} s is longer than the {MAX_HOOK_TIMEOUT_S} s "
+                                                          "this app allows; using that"))
+        timeout = MAX_HOOK_TIMEOUT_S
     extra = {k: v for k, v in hook.items() if k not in ("type", "command", "timeout")}
     handler = f"{file}:{field.removeprefix('hooks.')}"
     if hook_type == "command":
