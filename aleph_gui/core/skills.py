@@ -66,10 +66,10 @@ def split_front_matter(text: str) -> FrontMatter:
         return FrontMatter(None, 0, "the front matter has no closing '---' line")
     try:
         meta = yaml.safe_load(block)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
         try:
             meta = yaml.safe_load(_quote_colon_values(block))
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError, ValueError):
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 2})" if mark is not None else ""
             return FrontMatter(None, offset, f"the YAML front matter cannot be read{where}")
