@@ -19,6 +19,7 @@ from aleph_gui.core.hooks import HookExecutor, HookHandler
 from aleph_gui.core.manifest.model import Capability, PluginManifest
 from aleph_gui.core.registry import PluginRegistry, Undo
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
+from aleph_gui.core.tool_args import compile_validator
 
 DEFAULT_HOOK_TIMEOUT_MS = 1000
 DEFAULT_COMMAND_HOOK_TIMEOUT_MS = 60_000  # Claude Code's default for command hooks
@@ -40,30 +41,27 @@ def runtime_class(manifest: PluginManifest) -> type[PluginRuntime] | None:
 
 
 class TrackedRuntime(PluginRuntime):
-    """Counts calls in flight so a retired version is stopped only once they have finished."""
+    """Counts calls in flight so a retired version is stopped only once they have finished.
+
+    Async calls run on the event loop thread only, so their counter needs no lock (this sits on the
+    hot path of every tool call); blocking hook calls come from worker threads and take the lock.
+    """
 
     def __init__(self, inner: PluginRuntime) -> None:
         super().__init__(inner.ctx)
         self.inner = inner
         self.supports_blocking_hooks = inner.supports_blocking_hooks
-        self._count = 0
+        self._async_calls = 0
+        self._thread_calls = 0
         self._lock = threading.Lock()
-        self._idle = threading.Event()
-        self._idle.set()
-
-    def _enter(self) -> None:
-        with self._lock:
-            self._count += 1
-            self._idle.clear()
-
-    def _exit(self) -> None:
-        with self._lock:
-            self._count -= 1
-            if self._count == 0:
-                self._idle.set()
 
     async def wait_idle(self, timeout: float) -> bool:
-        return await asyncio.to_thread(self._idle.wait, timeout)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._async_calls or self._thread_calls:
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.005)
+        return True
 
     async def start(self) -> None:
         await self.inner.start()
@@ -72,25 +70,27 @@ class TrackedRuntime(PluginRuntime):
         await self.inner.stop()
 
     async def call_tool(self, tool: str, arguments: dict[str, Any]) -> Any:
-        self._enter()
+        self._async_calls += 1
         try:
             return await self.inner.call_tool(tool, arguments)
         finally:
-            self._exit()
+            self._async_calls -= 1
 
     async def run_hook(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
-        self._enter()
+        self._async_calls += 1
         try:
             return await self.inner.run_hook(handler, event, timeout_ms)
         finally:
-            self._exit()
+            self._async_calls -= 1
 
     def run_hook_blocking(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
-        self._enter()
+        with self._lock:
+            self._thread_calls += 1
         try:
             return self.inner.run_hook_blocking(handler, event, timeout_ms)
         finally:
-            self._exit()
+            with self._lock:
+                self._thread_calls -= 1
 
     def status(self) -> dict[str, Any]:
         return self.inner.status()
@@ -107,6 +107,14 @@ class LoadedPlugin:
     runtime: TrackedRuntime | None
     undos: list[Undo] = field(default_factory=list)
     runtime_undos: list[Undo] = field(default_factory=list)  # registrations made by running code
+    validators: dict[str, Any] = field(default_factory=dict)  # tool -> compiled argument validator
+
+    def check_arguments(self, tool: str, schema: dict[str, Any], arguments: dict[str, Any]) -> None:
+        """Validate tool arguments; the compiled validator is kept for the life of this version."""
+        validator = self.validators.get(tool)
+        if validator is None:
+            validator = self.validators[tool] = compile_validator(schema)
+        validator(self.manifest.id, tool, arguments)
 
     def deactivate(self) -> None:
         """Remove every registration and hook handler (synchronous: part of an atomic swap)."""

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import dataclasses
 import shutil
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,8 @@ class ExtensionManager:
         self.state = StateDB(locations.state_db)
         self.registry = PluginRegistry()
         self.hooks = HookExecutor()
-        self._infos: list[PluginInfo] = []
+        self._info_list: list[PluginInfo] = []
+        self._active: dict[str, PluginInfo] = {}  # id -> the entry that is not overridden
         self._loaded: dict[str, LoadedPlugin] = {}
         self._runtime_state: dict[str, tuple[str, str]] = {}  # failed / crashed, with reason
         self._pending: dict[str, tuple[DiscoveredPlugin, ScopeDiff]] = {}  # updates waiting for review
@@ -57,6 +58,10 @@ class ExtensionManager:
         self._logs: dict[str, deque[ev.PluginLog]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._audit: list[dict[str, Any]] = []
+        # Events in flight per handler-set epoch: a retired version is stopped only after every event
+        # that could have picked its handlers (all epochs up to its swap) has finished.
+        self._epoch = 0
+        self._fires: Counter[int] = Counter()
         self._tasks: list[asyncio.Task[Any]] = []
         self._watcher: Any = None
         self._started = False
@@ -129,11 +134,20 @@ class ExtensionManager:
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
 
+    @property
+    def _infos(self) -> list[PluginInfo]:
+        return self._info_list
+
+    @_infos.setter
+    def _infos(self, infos: list[PluginInfo]) -> None:
+        self._info_list = infos
+        self._active = {i.id: i for i in infos if i.state != "overridden"}
+
     def _active_info(self, plugin_id: str) -> PluginInfo:
-        for info in self._infos:
-            if info.id == plugin_id and info.state != "overridden":
-                return info
-        raise UnknownPlugin(plugin_id, "no plugin with this id is installed")
+        info = self._active.get(plugin_id)
+        if info is None:
+            raise UnknownPlugin(plugin_id, "no plugin with this id is installed")
+        return info
 
     def _decorate(self, info: PluginInfo) -> PluginInfo:
         """A copy with what only the running manager knows: runtime state, registrations, conflicts."""
@@ -265,6 +279,8 @@ class ExtensionManager:
             if loaded is None:
                 return
             loaded.deactivate()
+            swap_epoch, self._epoch = self._epoch, self._epoch + 1
+            await self._events_drained(swap_epoch)
             await loaded.retire()
 
     def _fail(self, plugin_id: str, reason: str) -> None:
@@ -282,7 +298,9 @@ class ExtensionManager:
     async def enable(self, plugin_id: str) -> PluginInfo:
         self._active_info(plugin_id)
         self.state.set_enabled(plugin_id, True)
-        self._runtime_state.pop(plugin_id, None)  # enabling again clears failed / crashed
+        # Enabling again revives a failed / crashed plugin with a fresh runtime.
+        if self._runtime_state.pop(plugin_id, None) is not None:
+            await self._unload(plugin_id)
         await self._refresh(plugin_id)
         return self.plugin(plugin_id)
 
@@ -360,8 +378,10 @@ class ExtensionManager:
             old.deactivate()
             activate(new, self.registry, self.hooks)
             self._loaded[plugin_id] = new
+            swap_epoch, self._epoch = self._epoch, self._epoch + 1
             self._replace_info(found)
         self._emit(ev.PluginChanged(plugin_id, version=found.manifest.version))
+        await self._events_drained(swap_epoch)
         await old.retire()
         return self.plugin(plugin_id)
 
@@ -394,13 +414,12 @@ class ExtensionManager:
                                  problems=i.problems, format=i.format) for i in self._infos]
 
     def _replace_info(self, found: DiscoveredPlugin) -> None:
-        found_infos = build_inventory([found], self.state, safe_mode=self.safe_mode)
-        for n, info in enumerate(self._infos):
-            if info.path == found.path and info.origin == found.origin:
-                self._infos[n] = found_infos[0]
-                break
-        else:
-            self._infos.append(found_infos[0])
+        fresh = build_inventory([found], self.state, safe_mode=self.safe_mode)[0]
+        infos = [i for i in self._infos if not (i.path == found.path and i.origin == found.origin)]
+        position = next((n for n, i in enumerate(self._infos)
+                         if i.path == found.path and i.origin == found.origin), len(infos))
+        infos.insert(position, fresh)
+        self._infos = infos  # the setter re-indexes active plugins
 
     def _emit_review(self, plugin_id: str) -> None:
         diff = self.pending_review(plugin_id)
@@ -464,20 +483,32 @@ class ExtensionManager:
     async def call_tool(self, plugin_id: str, tool: str, arguments: dict[str, Any] | None = None) -> Any:
         loaded = self._runnable(plugin_id)
         arguments = arguments or {}
-        names = [r.name for r in self.registry.entries("tool", plugin_id)]
-        if tool not in names:
-            raise PluginCallError(plugin_id, f"has no tool '{tool}' (it has: {', '.join(names) or 'none'})")
+        cap = loaded.manifest.tool(tool)
+        if cap is None:  # maybe registered by the running code (Node module shape)
+            names = [r.name for r in self.registry.entries("tool", plugin_id)]
+            if tool not in names:
+                raise PluginCallError(plugin_id, f"has no tool '{tool}' (it has: {', '.join(names) or 'none'})")
         if loaded.runtime is None:
             raise PluginNotRunnable(plugin_id, "declares tools but has no code to run them")
-        cap = loaded.manifest.tool(tool)
         if cap is not None and cap.parameters:
-            from aleph_gui.core.tool_args import check_arguments
-            check_arguments(plugin_id, tool, cap.parameters, arguments)
+            loaded.check_arguments(tool, cap.parameters, arguments)
         return await loaded.runtime.call_tool(tool, arguments)
 
     async def fire(self, event: str, data: dict[str, Any] | None = None) -> FireResult:
         name = canonical_event(event) or event
-        return await self.hooks.fire(name, data or {})
+        epoch = self._epoch
+        self._fires[epoch] += 1
+        try:
+            return await self.hooks.fire(name, data or {})
+        finally:
+            self._fires[epoch] -= 1
+            if not self._fires[epoch]:
+                del self._fires[epoch]
+
+    async def _events_drained(self, up_to_epoch: int, timeout: float = 35.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while any(e <= up_to_epoch for e in self._fires) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.005)
 
     async def start_service(self, plugin_id: str, name: str) -> None:
         loaded = self._runnable(plugin_id)
