@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 KINDS = ("skill", "command", "agent")
 MAX_FRONT_MATTER_LINES = 400  # front matter longer than this is not front matter
 MAX_SCAN_DEPTH = 4  # nested skill folders (skills/video-sdk/ios/SKILL.md) but no runaway walks
+# PyYAML's scanner is quadratic in flow nesting ("{" * 10_000 takes seconds): refuse such headers first.
+MAX_FRONT_MATTER_CHARS = 64 * 1024
+MAX_FLOW_BRACKETS = 512
 _FENCE = "---"
 
 
@@ -64,6 +67,11 @@ def split_front_matter(text: str) -> FrontMatter:
             break
     else:
         return FrontMatter(None, 0, "the front matter has no closing '---' line")
+    if len(block) > MAX_FRONT_MATTER_CHARS:
+        return FrontMatter(None, offset, f"the front matter is longer than {MAX_FRONT_MATTER_CHARS // 1024} KiB")
+    if block.count("[") + block.count("{") > MAX_FLOW_BRACKETS:
+        return FrontMatter(None, offset, f"the front matter has more than {MAX_FLOW_BRACKETS} '[' or '{{' "
+                                         "brackets; write it as plain key: value lines")
     try:
         meta = yaml.safe_load(block)
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
@@ -84,19 +92,23 @@ def read_front_matter(path: Path) -> FrontMatter:
     """Read only the header of a Markdown file (the body stays on disk until asked for)."""
     try:
         with path.open(encoding="utf-8", errors="replace") as fh:
-            first = fh.readline()
+            first = fh.readline(MAX_FRONT_MATTER_CHARS)  # a huge one-line file is never read whole
             if first.lstrip("\ufeff").rstrip() != _FENCE:
                 return FrontMatter(None, 0)
             chunk = [first]
+            size = len(first)
             for _ in range(MAX_FRONT_MATTER_LINES):
-                line = fh.readline()
-                if not line:
+                line = fh.readline(MAX_FRONT_MATTER_CHARS + 1)
+                if not line or size > MAX_FRONT_MATTER_CHARS:
                     break
                 chunk.append(line)
+                size += len(line)
                 if line.rstrip() == _FENCE:
                     break
     except OSError as exc:
         return FrontMatter(None, 0, f"cannot be read: {exc.strerror or exc}")
+    if size > MAX_FRONT_MATTER_CHARS:
+        return FrontMatter(None, 0, f"the front matter is longer than {MAX_FRONT_MATTER_CHARS // 1024} KiB")
     return split_front_matter("".join(chunk))
 
 

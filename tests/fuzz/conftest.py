@@ -14,6 +14,11 @@ import pytest
 from fuzzkit import SMALL_CASES, TALLY, big_cases
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Hostile examples are large by design; hypothesis warns about their size on every report.
+    config.addinivalue_line("filterwarnings", "ignore::hypothesis.errors.HypothesisWarning")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "fuzz_cases" in metafunc.fixturenames:
         metafunc.parametrize("fuzz_cases", [

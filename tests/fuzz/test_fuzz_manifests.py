@@ -88,8 +88,8 @@ def test_toml_manifests_only_give_typed_problems(tmp_path: Path, fuzz_cases: int
 
 def test_json_manifests_only_give_typed_problems(tmp_path: Path, fuzz_cases: int) -> None:
     state = StateDB(tmp_path / "state.db")
-    flat = aleph_documents().map(lambda d: {**d.pop("plugin"), **d} if isinstance(d, dict) and
-                                 isinstance(d.get("plugin"), dict) else d)
+    flat = aleph_documents().map(lambda d: {**d["plugin"], **{k: v for k, v in d.items() if k != "plugin"}}
+                                 if isinstance(d, dict) and isinstance(d.get("plugin"), dict) else d)
 
     @fuzz_settings(fuzz_cases)
     @given(name=st.sampled_from(JSON_NAMES),
@@ -110,9 +110,10 @@ def test_package_json_manifests_only_give_typed_problems(tmp_path: Path, fuzz_ca
 
     @st.composite
     def packages(draw: st.DrawFn) -> Any:
-        doc = draw(aleph_documents())
-        if not isinstance(doc, dict):
-            return {"aleph": doc}
+        drawn = draw(aleph_documents())
+        if not isinstance(drawn, dict):
+            return {"aleph": drawn}
+        doc = dict(drawn)  # a copy: hypothesis may replay the drawn value
         plugin = doc.pop("plugin", {})
         plugin = plugin if isinstance(plugin, dict) else {}
         aleph = {**{k: v for k, v in plugin.items() if k in ("id", "kind", "entry", "activation")}, **doc}
