@@ -213,3 +213,21 @@ async def test_grant_of_a_narrower_scope_keeps_review_pending(home: Path) -> Non
         await m.grant("asker", Scope(allowed_apis=["log", "kv"]))
         assert m.plugin("asker").state == "needs_review"
         assert [p.key for p in m.pending_review("asker").added] == ["api:tools"]
+
+
+async def test_hook_calls_reach_subscribers_and_the_audit_log(home: Path) -> None:
+    import shutil
+
+    demo = Path(__file__).resolve().parents[1] / "plugins_demo" / "wasm-wat-text-tools"
+    shutil.copytree(demo, home / "plugins" / "wasm-wat-text-tools")
+    rec = Recorder()
+    async with manager_for(home) as m:
+        m.subscribe(rec)
+        result = await m.fire("message_received", {"text": "spam again"})
+        assert result.decision == "block"
+        traced = [e for e in rec.events if e.type == "HookTraced"]
+        assert [(e.id, e.decision) for e in traced] == [("wasm-wat-text-tools", "block")]
+    db = StateDB(home / "state.db")
+    rows = db.audit(plugin_id="wasm-wat-text-tools")
+    db.close()
+    assert [(r["event"], r["decision"]) for r in rows] == [("message_received", "block")]

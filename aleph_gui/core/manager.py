@@ -7,8 +7,8 @@ executor and one `LoadedPlugin` per running plugin, and tells subscribers about 
 from __future__ import annotations
 
 import asyncio
-import logging
 import dataclasses
+import logging
 import shutil
 from collections import Counter, deque
 from collections.abc import Callable
@@ -24,7 +24,7 @@ from aleph_gui.core.errors import (
     ReviewRequired,
     UnknownPlugin,
 )
-from aleph_gui.core.hooks import FireResult, HookExecutor, TraceRecord, canonical_event
+from aleph_gui.core.hooks import FireResult, HookExecutor, TraceRow, canonical_event, to_record
 from aleph_gui.core.install import InstallError, move_into_place, stage
 from aleph_gui.core.inventory import DiscoveredPlugin, PluginInfo, build_inventory, review_needed
 from aleph_gui.core.loader import LoadedPlugin, activate, prepare, runtime_registrar
@@ -47,7 +47,7 @@ class ExtensionManager:
         self.watch = watch
         self.state = StateDB(locations.state_db)
         self.registry = PluginRegistry()
-        self.hooks = HookExecutor()
+        self.hooks = HookExecutor(trace_sink=self._on_trace_rows)
         self._info_list: list[PluginInfo] = []
         self._active: dict[str, PluginInfo] = {}  # id -> the entry that is not overridden
         self._loaded: dict[str, LoadedPlugin] = {}
@@ -65,7 +65,6 @@ class ExtensionManager:
         self._tasks: list[asyncio.Task[Any]] = []
         self._watcher: Any = None
         self._started = False
-        self.hooks.subscribe(self._on_trace)
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -541,20 +540,20 @@ class ExtensionManager:
         self._logs.setdefault(plugin_id, deque(maxlen=LOG_LINES_KEPT)).append(line)
         self._emit(line)
 
-    def _on_trace(self, record: TraceRecord) -> None:
-        row = record.to_json()
-        self._audit.append(row)
+    def _on_trace_rows(self, rows: list[TraceRow]) -> None:
+        """Every handler call of one event: kept for the audit log, streamed to subscribers."""
+        self._audit.extend(rows)
         if self._subscribers:
-            self._emit(ev.HookTraced(row["plugin"], event=row["event"], handler=row["handler"],
-                                     decision=row["decision"], duration_us=row["duration_us"],
-                                     error=row["error"], modified_keys=list(row["modified_keys"] or []),
-                                     time=row["time"]))
+            for t, event, plugin, handler, decision, duration_ns, err, keys in rows:
+                self._emit(ev.HookTraced(plugin, event=event, handler=handler, decision=decision,
+                                         duration_us=duration_ns // 1000, error=err or None,
+                                         modified_keys=list(keys), time=t))
 
     def _flush_audit(self) -> None:
         rows, self._audit = self._audit, []
         if rows:
             try:
-                self.state.append_audit(rows)
+                self.state.append_audit(to_record(r).to_json() for r in rows)
             except Exception:
                 log.exception("could not write %d hook audit rows", len(rows))
 
@@ -562,6 +561,5 @@ class ExtensionManager:
         while True:
             await asyncio.sleep(AUDIT_FLUSH_S)
             if self._audit:
-                rows, self._audit = self._audit, []
-                await asyncio.to_thread(self.state.append_audit, rows)
+                await asyncio.to_thread(self._flush_audit)
 

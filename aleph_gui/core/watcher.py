@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import watchfiles
 
-
 if TYPE_CHECKING:
     from aleph_gui.core.manager import ExtensionManager
 
@@ -47,7 +46,7 @@ class PluginWatcher:
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._task, timeout=5)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
             self._task = None
 
