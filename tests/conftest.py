@@ -6,7 +6,6 @@ temporary folder, so even code that falls back to the default home stays inside 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from plugin_files import PluginFiles, write_plugin
 
 from aleph_gui.core.paths import Locations
 from aleph_gui.core.state import StateDB
@@ -23,9 +23,6 @@ TEST_DATA = REPO / "tests" / "data"
 # CI runs with a copy of shared/ beside the clone; tests/data/corpus holds the files tests use.
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 LOCAL_CORPUS = TEST_DATA / "corpus"
-
-PluginFiles = dict[str, "str | bytes | dict"]
-
 
 @pytest.fixture(autouse=True)
 def _never_the_real_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,22 +56,6 @@ def state_db(locations: Locations) -> Iterator[StateDB]:
     db = StateDB(locations.state_db)
     yield db
     db.close()
-
-
-def write_plugin(root: Path, folder_name: str, files: PluginFiles) -> Path:
-    """Write `files` ({relative path: text | bytes | JSON-able dict}) into `root/folder_name`."""
-    folder = root / folder_name
-    folder.mkdir(parents=True, exist_ok=True)
-    for rel, content in files.items():
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        elif isinstance(content, dict | list):
-            path.write_text(json.dumps(content, indent=2), encoding="utf-8")
-        else:
-            path.write_text(content, encoding="utf-8")
-    return folder
 
 
 @pytest.fixture

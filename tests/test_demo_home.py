@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import write_plugin
+from plugin_files import write_plugin
 
 from aleph_gui.core.discovery import discover
 from aleph_gui.core.inventory import build_inventory

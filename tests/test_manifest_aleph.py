@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import write_plugin
+from plugin_files import write_plugin
 
 from aleph_gui.core.manifest.detect import has_manifest, load_manifest_file, load_plugin_folder
 from aleph_gui.core.manifest.model import ParseResult
