@@ -12,7 +12,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from manager_helpers import static_toml, write_plugin
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,13 +6,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from manager_helpers import Recorder, manager_for, static_toml, write_plugin
 
 from aleph_gui.core.errors import PluginNotRunnable, UnknownPlugin
 from aleph_gui.core.install import InstallError
 from aleph_gui.core.scope import Scope
 from aleph_gui.core.state import StateDB
-
-from manager_helpers import Recorder, manager_for, static_toml, write_plugin
 
 
 @pytest.fixture
@@ -231,3 +230,21 @@ async def test_hook_calls_reach_subscribers_and_the_audit_log(home: Path) -> Non
     rows = db.audit(plugin_id="wasm-wat-text-tools")
     db.close()
     assert [(r["event"], r["decision"]) for r in rows] == [("message_received", "block")]
+
+
+async def test_changes_made_by_the_cli_show_up_in_a_running_manager(home: Path) -> None:
+    import subprocess
+    import sys
+
+    write_plugin(home / "plugins", "asker", {"plugin.toml": static_toml("asker", apis=("log", "kv"))})
+    rec = Recorder()
+    async with manager_for(home) as m:
+        m.subscribe(rec)
+        assert m.plugin("asker").state == "needs_review"
+        cli = [sys.executable, "-m", "aleph_gui.cli", "--home", str(home), "--no-builtin",
+               "--project", str(home / "none")]
+        subprocess.run([*cli, "grant", "asker"], check=True, capture_output=True)
+        await rec.wait_for(lambda: m.plugin("asker").state == "enabled" and m.is_loaded("asker"))
+        subprocess.run([*cli, "disable", "asker"], check=True, capture_output=True)
+        await rec.wait_for(lambda: m.plugin("asker").state == "disabled" and not m.is_loaded("asker"))
+        assert [e.state for e in rec.events if e.type == "StateChanged"] == ["enabled", "disabled"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from manager_helpers import manager_for
 
 from aleph_gui.core.errors import AlephError
 from aleph_gui.core.scaffold import create_plugin
-from manager_helpers import manager_for
 
 
 @pytest.mark.parametrize(("kind", "tool", "args", "expected"), [

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 LOG_LINES_KEPT = 2000
 AUDIT_FLUSH_S = 0.5
+STATE_POLL_S = 0.5  # how soon a change made by another process (the CLI) shows up
 
 
 class ExtensionManager:
@@ -72,6 +73,8 @@ class ExtensionManager:
         await self.discover()
         self._started = True
         self._tasks.append(asyncio.create_task(self._flush_audit_forever(), name="audit-flush"))
+        self._tasks.append(asyncio.create_task(self._follow_other_writers(self.state.data_version()),
+                                              name="state-follow"))
         if self.watch:
             from aleph_gui.core.watcher import PluginWatcher
             self._watcher = PluginWatcher(self)
@@ -407,6 +410,27 @@ class ExtensionManager:
         else:
             self._emit(ev.PluginChanged(plugin_id, version=after.version))
         return after
+
+    async def _follow_other_writers(self, version: int) -> None:
+        """Another process (the CLI beside the GUI) changed grants or flags: follow it."""
+        while True:
+            await asyncio.sleep(STATE_POLL_S)
+            now = self.state.data_version()
+            if now != version:
+                version = now
+                await self._recompute_all()
+
+    async def _recompute_all(self) -> None:
+        before = {i.id: i.state for i in self._infos if i.state != "overridden"}
+        self._infos = build_inventory(self._discovered(), self.state, safe_mode=self.safe_mode)
+        for info in list(self._active.values()):
+            await self._sync_loaded(info)
+            after = self.plugin(info.id)
+            if after.state != before.get(info.id):
+                self._emit(ev.StateChanged(info.id, state=after.state, previous=before.get(info.id, ""),
+                                           reason=after.state_reason))
+                if after.state == "needs_review":
+                    self._emit_review(info.id)
 
     def _discovered(self) -> list[DiscoveredPlugin]:
         return [DiscoveredPlugin(id=i.id, path=i.path, origin=i.origin, manifest=i.manifest,

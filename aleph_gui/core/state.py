@@ -133,6 +133,11 @@ class StateDB:
             cur = self._conn.execute("DELETE FROM grants WHERE id=?", (plugin_id,))
         return cur.rowcount > 0
 
+    def data_version(self) -> int:
+        """Changes whenever another connection (e.g. `aleph-ext grant` beside the GUI) commits."""
+        with self._lock:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
     def snapshot(self) -> StateSnapshot:
         """Every enabled flag and grant in two queries (listing thousands of plugins)."""
         with self._lock:
