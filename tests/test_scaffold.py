@@ -36,6 +36,13 @@ async def test_scaffolded_static_plugin_lists_its_skill(tmp_path: Path) -> None:
         info = m.plugin("notes-helper")
         assert info.state == "enabled" and info.problems == []
         assert [c["name"] for c in info.capabilities] == ["notes-helper-guide"]
+    from aleph_gui.core.discovery import discover
+    from aleph_gui.core.paths import Locations
+    from aleph_gui.core.skills import collect_skills
+
+    locations = Locations(home=home, project=None, builtin=None)
+    names = [e.to_json()["name"] for e in collect_skills(locations, discover(locations))]
+    assert names == ["notes-helper:notes-helper-guide"]
 
 
 def test_init_refuses_to_overwrite_and_bad_names(tmp_path: Path) -> None:

@@ -349,5 +349,11 @@ def collect_skills(locations: Any, plugins: Iterable[Any]) -> list[SkillEntry]:
                 entry.meta["_short_name"] = short
                 entry.name = f"{plugin.id}:{short}"
             out.append(entry)
+        if plugin.manifest.format not in ("claude", "claude-layout"):
+            # Aleph-format plugins may ship Claude-style skills/, commands/ and agents/ folders too.
+            seen = {e.path for e in out}
+            for kind in KINDS:
+                found = scan_folder(kind, root / f"{kind}s", namespace=plugin.id, source=plugin.id, base=root)
+                out.extend(e for e in found if e.path not in seen)
     mark_collisions(out)
     return out
