@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from plugin_files import write_plugin
 
 from aleph_gui.core.manifest.detect import has_manifest, load_manifest_file, load_plugin_folder
@@ -634,3 +636,52 @@ def test_problems_serialise_for_the_ui(tmp_path: Path) -> None:
     dumped = [p.model_dump() for p in result.problems]
     assert {"severity", "file", "field", "message"} == set(dumped[0])
     json.dumps(dumped)
+
+
+# -- the fast schema check never accepts what the JSON Schema meta-schema rejects ---------------------
+
+_TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"]
+
+
+def _schemas(depth: int = 2) -> st.SearchStrategy:
+    """Mostly well-formed schemas, each keyword sometimes given a wrong value."""
+    child = st.deferred(lambda: _schemas(depth - 1)) if depth else st.just({"type": "string"})
+    anything = st.one_of(st.none(), st.booleans(), st.integers(-2, 5), st.text(max_size=2),
+                         st.lists(st.integers(0, 2), max_size=2))
+    values = {
+        "type": st.one_of(st.sampled_from(_TYPES), st.lists(st.sampled_from(_TYPES), max_size=3),
+                          st.just("thing"), st.just(5)),
+        "properties": st.one_of(st.dictionaries(st.text(max_size=3), child, max_size=3), st.just([1])),
+        "items": st.one_of(child, st.booleans(), st.lists(child, max_size=1)),
+        "additionalProperties": st.one_of(child, st.booleans(), st.just("no")),
+        "required": st.one_of(st.lists(st.sampled_from(["a", "b", "c"]), max_size=3), st.just("a"),
+                              st.just([1])),
+        "enum": st.one_of(st.lists(anything, max_size=3), anything),
+        "examples": st.one_of(st.lists(anything, max_size=2), anything),
+        "description": st.one_of(st.text(max_size=5), st.integers()),
+        "format": st.one_of(st.sampled_from(["date", "email"]), st.booleans()),
+        "default": anything, "const": anything,
+        "minLength": st.one_of(st.integers(-2, 5), st.floats(0, 3), st.booleans()),
+        "maximum": st.one_of(st.integers(-5, 5), st.floats(allow_nan=False, width=16), st.text(max_size=1)),
+        "uniqueItems": st.one_of(st.booleans(), st.integers(0, 1)),
+        "deprecated": st.one_of(st.booleans(), st.text(max_size=1)),
+        "oneOf": st.lists(child, max_size=2), "pattern": st.sampled_from(["^a+$", "("]),
+        "$ref": st.just("#/$defs/x"),
+    }
+    keys = st.lists(st.sampled_from(sorted(values)), unique=True, max_size=4)
+    return keys.flatmap(lambda ks: st.fixed_dictionaries({k: values[k] for k in ks}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_schemas())
+def test_fast_schema_path_agrees_with_jsonschema(schema: dict) -> None:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    from aleph_gui.core.manifest.common import _plainly_valid_schema
+
+    if _plainly_valid_schema(schema):
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:  # pragma: no cover - this is the failure being looked for
+            pytest.fail(f"fast path accepted an invalid schema {schema!r}: {exc.message}")

@@ -390,7 +390,7 @@ def _schema_validator() -> Any:
 
 JSON_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
 _TEXT_KEYWORDS = frozenset({"description", "title", "format", "$comment"})
-_ANY_KEYWORDS = frozenset({"default", "const", "examples"})
+_ANY_KEYWORDS = frozenset({"default", "const"})
 _COUNT_KEYWORDS = frozenset({"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"})
 _NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 _FLAG_KEYWORDS = frozenset({"uniqueItems", "deprecated", "readOnly", "writeOnly"})
@@ -434,7 +434,7 @@ def _plainly_valid_schema(schema: Any, depth: int = 0) -> bool:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or \
                     len(set(value)) != len(value):
                 return False
-        elif key == "enum":
+        elif key in ("enum", "examples"):
             if not isinstance(value, list) or not _is_json(value):
                 return False
         elif key in _TEXT_KEYWORDS:
