@@ -6,10 +6,12 @@ target, validated, and only then moved into place.
 
 from __future__ import annotations
 
+import lzma
 import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from aleph_gui.core.discovery import load_one, plugin_folders
@@ -19,6 +21,13 @@ from aleph_gui.core.manifest.detect import has_manifest
 
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024  # refuse zip bombs
 MAX_MEMBERS = 20_000
+# A member that expands this many times over and past BOMB_FLOOR bytes is a zip bomb, not a plugin
+# (code and data compress 2-20x; zeros 1000x).
+MAX_RATIO = 100
+BOMB_FLOOR = 8 * 1024 * 1024
+# What a damaged archive raises while it is read (bad CRC, truncated stream, unknown method, encryption).
+UNREADABLE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError, RuntimeError,
+              ValueError, OSError)
 IGNORED_NAMES = {"node_modules", ".git", "__pycache__"}
 
 
@@ -29,6 +38,8 @@ class InstallError(ManifestError):
 def _check_member(info: zipfile.ZipInfo) -> PurePosixPath:
     name = info.filename.replace("\\", "/")
     pure = PurePosixPath(name)
+    if not pure.parts or pure.parts == (".",):  # "", "." or "./" would be the target folder itself
+        raise InstallError(None, f"the archive contains an entry with an empty name ('{info.filename}')")
     if pure.is_absolute() or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise InstallError(None, f"the archive contains an absolute path '{info.filename}'")
     if ".." in pure.parts:
@@ -43,14 +54,14 @@ def unpack_zip(archive: Path, target: Path) -> None:
     """Extract `archive` into `target`, refusing traversal, links, duplicates and zip bombs."""
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except UNREADABLE as exc:
         raise InstallError(None, f"{archive.name} is not a readable zip archive ({exc})") from exc
     with zf:
         members = zf.infolist()
         if len(members) > MAX_MEMBERS:
             raise InstallError(None, f"the archive has {len(members)} entries (at most {MAX_MEMBERS})")
         seen: set[str] = set()
-        total = 0
+        total = packed = 0
         for info in members:
             pure = _check_member(info)
             key = str(pure).rstrip("/")
@@ -58,21 +69,34 @@ def unpack_zip(archive: Path, target: Path) -> None:
                 raise InstallError(None, f"the archive contains '{info.filename}' twice")
             seen.add(key)
             total += info.file_size
+            packed += info.compress_size
+            if info.file_size > BOMB_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise InstallError(None, f"'{info.filename}' expands {info.file_size // max(info.compress_size, 1)}"
+                                         " times over; refusing what looks like a zip bomb")
+            if total > BOMB_FLOOR and total > MAX_RATIO * max(packed, 1):  # many small bombs
+                raise InstallError(None, f"the archive expands {total // max(packed, 1)} times over; refusing "
+                                         "what looks like a zip bomb")
             if total > MAX_UNPACKED_BYTES:
                 raise InstallError(None, "the archive unpacks to more than 512 MiB; refusing it")
         for info in members:
-            dest = target / _check_member(info)
-            if info.is_dir():
-                dest.mkdir(parents=True, exist_ok=True)
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            written = 0
-            with zf.open(info) as src, open(dest, "wb") as out:
-                while chunk := src.read(1 << 16):
-                    written += len(chunk)
-                    if written > info.file_size:  # lying header: stop at the declared size
-                        raise InstallError(None, f"'{info.filename}' is larger than its header says")
-                    out.write(chunk)
+            try:
+                _extract(zf, info, target / _check_member(info))
+            except UNREADABLE as exc:
+                raise InstallError(None, f"'{info.filename}' cannot be unpacked: {exc}") from exc
+
+
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> None:
+    if info.is_dir():
+        dest.mkdir(parents=True, exist_ok=True)
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with zf.open(info) as src, open(dest, "wb") as out:
+        while chunk := src.read(1 << 16):
+            written += len(chunk)
+            if written > info.file_size:  # lying header: stop at the declared size
+                raise InstallError(None, f"'{info.filename}' is larger than its header says")
+            out.write(chunk)
 
 
 def _single_plugin_root(staging: Path) -> Path:

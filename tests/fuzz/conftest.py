@@ -17,6 +17,7 @@ from fuzzkit import SMALL_CASES, TALLY, big_cases
 def pytest_configure(config: pytest.Config) -> None:
     # Hostile examples are large by design; hypothesis warns about their size on every report.
     config.addinivalue_line("filterwarnings", "ignore::hypothesis.errors.HypothesisWarning")
+    config.addinivalue_line("filterwarnings", "ignore:Duplicate name:UserWarning")  # duplicates are the point
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
