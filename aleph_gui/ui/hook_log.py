@@ -43,6 +43,7 @@ COLUMNS = ("Time", "Event", "Plugin", "Decision", "Duration", "Detail")
 COL_TIME, COL_EVENT, COL_PLUGIN, COL_DECISION, COL_DURATION, COL_DETAIL = range(6)
 DECISIONS = ("continue", "intercept", "block", "skipped")
 RATE_WINDOW_S = 60
+STATUS_REFRESH_S = 0.5
 
 
 class HookRow(NamedTuple):
@@ -245,6 +246,8 @@ class HookLogPanel(QWidget):
         self.proxy = HookLogFilter(self)
         self.proxy.setSourceModel(self.model)
         self._held: list[HookRow] = []  # rows that arrived while paused
+        self._status_shown = 0.0
+        self._status_dirty = False
         self.export_dialog: QFileDialog | None = None
 
         self.event_filter = QLineEdit(self)
@@ -331,7 +334,14 @@ class HookLogPanel(QWidget):
         self.model.append_batch(rows)
         if rows and self.follow_button.isChecked():
             self.view.scrollToBottom()
-        self._show_status()
+        self._status_dirty = True
+        self.flush_status()
+
+    def flush_status(self) -> None:
+        """Show the row count when it changed, at most every STATUS_REFRESH_S (it need not
+        repaint on every tick while thousands of calls stream in)."""
+        if self._status_dirty and time.monotonic() - self._status_shown >= STATUS_REFRESH_S:
+            self._show_status()
 
     def set_paused(self, paused: bool) -> None:
         if self.pause_button.isChecked() != paused:
@@ -362,6 +372,8 @@ class HookLogPanel(QWidget):
         if self.paused:
             text += f" — paused, {len(self._held):,} waiting"
         self.status.setText(text)
+        self._status_shown = time.monotonic()
+        self._status_dirty = False
 
     # -- export ----------------------------------------------------------------------------
     def ask_export(self) -> None:

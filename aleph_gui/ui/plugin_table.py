@@ -235,12 +235,18 @@ class PluginTableModel(QAbstractTableModel):
             self._reindex()
 
     def set_hook_counts(self, counts: dict[str, int]) -> None:
+        """Only rows whose count changed are signalled: a signal over every row makes the proxy
+        re-filter and re-sort the whole table, which stalls the UI with 1,000 plugins."""
         if counts == self._hook_counts:
             return
+        changed = {pid for pid in counts.keys() | self._hook_counts.keys()
+                   if counts.get(pid) != self._hook_counts.get(pid)}
         self._hook_counts = dict(counts)
-        if self._rows:
-            self.dataChanged.emit(self.index(0, COL_HOOKS), self.index(len(self._rows) - 1, COL_HOOKS),
-                                  [Qt.ItemDataRole.DisplayRole, SORT_ROLE])
+        roles = [Qt.ItemDataRole.DisplayRole, SORT_ROLE]
+        for n, row in enumerate(self._rows):
+            if row.info.id in changed:
+                cell = self.index(n, COL_HOOKS)
+                self.dataChanged.emit(cell, cell, roles)
 
     def _replace(self, n: int, info: PluginInfo) -> None:
         self._rows[n] = _Row.of(info)
