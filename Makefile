@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_HOME ?= $(CURDIR)/.demo-home
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: run test bench lint fuzz soak demo-build venv clean package package-test
+.PHONY: fonts run test bench lint fuzz soak demo-build venv clean package package-test
 
 venv: $(STAMP)
 
@@ -20,11 +20,17 @@ $(STAMP): pyproject.toml
 demo-build: venv
 	$(MAKE) -C plugins_demo all
 
-run: demo-build
+# The window needs a font; offscreen/minimal systems may have none (text renders as boxes).
+# Installs DejaVu only when fc-list finds no font and apt-get is usable; never fails the build.
+fonts:
+	@fc-list 2>/dev/null | grep -q . || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get install -y -qq fonts-dejavu-core >/dev/null 2>&1 || echo "note: no fonts found; install fonts-dejavu-core"; }
+
+run: demo-build fonts
 	$(PY) -m aleph_gui.demo_home $(DEMO_HOME)
 	QT_QPA_PLATFORM= $(VENV)/bin/aleph-gui --home $(DEMO_HOME)
 
-test: demo-build
+test: demo-build fonts
 	$(PY) -m pytest -q
 
 lint: venv

@@ -205,7 +205,8 @@ class MainWindow(QMainWindow):
         self.table.setItemDelegateForColumn(COL_RISK, chips)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((COL_STATUS, 130), (2, 70), (COL_KIND, 90), (4, 75), (COL_RISK, 85), (6, 75), (7, 110)):
+        header.setMinimumSectionSize(40)
+        for col, width in ((COL_STATUS, 125), (2, 62), (COL_KIND, 82), (4, 70), (COL_RISK, 80), (6, 70), (7, 105)):
             header.resizeSection(col, width)
 
         self.placeholder = QLabel(self)
@@ -330,7 +331,7 @@ class MainWindow(QMainWindow):
         if isinstance(split, QByteArray) and not split.isEmpty():
             self.splitter.restoreState(split)
         else:
-            self.splitter.setSizes([640, 640])
+            self.splitter.setSizes([820, 540])
             self.resizeDocks([self.hook_dock], [220], Qt.Orientation.Vertical)
         header = s.value("table/header")
         if isinstance(header, QByteArray) and not header.isEmpty():

@@ -125,6 +125,7 @@ class TryItPanel(QWidget):
         self.event_combo.setEditable(True)
         self.event_combo.setAccessibleName("Event to fire")
         self.event_combo.addItems(sorted(e.value for e in HookEvent))
+        self.event_combo.setCurrentText(HookEvent.MESSAGE_RECEIVED.value)
         self.payload_edit = _json_editor(event_box, "Event payload as JSON")
         self.payload_edit.setPlainText('{"text": "hello from Try it"}')
         self.fire_button = QPushButton(icon("fire"), "&Fire event", event_box)
@@ -137,6 +138,8 @@ class TryItPanel(QWidget):
         self.trace.setRootIsDecorated(False)
         self.trace.setHeaderLabels(["#", "Plugin", "Handler", "Decision", "Duration", "Detail"])
         self.trace.header().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((0, 28), (1, 150), (2, 90), (3, 80), (4, 70)):
+            self.trace.header().resizeSection(col, width)
         event_form = QFormLayout()
         event_form.addRow("&Event:", self.event_combo)
         event_layout = QVBoxLayout(event_box)
