@@ -248,3 +248,29 @@ async def test_changes_made_by_the_cli_show_up_in_a_running_manager(home: Path) 
         subprocess.run([*cli, "disable", "asker"], check=True, capture_output=True)
         await rec.wait_for(lambda: m.plugin("asker").state == "disabled" and not m.is_loaded("asker"))
         assert [e.state for e in rec.events if e.type == "StateChanged"] == ["enabled", "disabled"]
+
+
+async def test_denying_an_update_keeps_the_approved_version_and_denying_a_new_plugin_turns_it_off(
+        home: Path) -> None:
+    folder = write_plugin(home / "plugins", "grow", {"plugin.toml": static_toml("grow", apis=("log", "kv"))})
+    write_plugin(home / "plugins", "newbie", {"plugin.toml": static_toml("newbie", apis=("log", "kv"))})
+    async with manager_for(home) as m:
+        await m.grant("grow")
+        (folder / "plugin.toml").write_text(static_toml("grow", version="2.0.0", apis=("log", "kv", "tools")))
+        assert (await m.reload("grow")).state == "needs_review"
+        info = await m.deny("grow")
+        assert info.state == "enabled" and info.version == "1.0.0" and m.pending_review("grow") is None
+        assert (await m.deny("newbie")).state == "disabled"
+        assert m.state.grant("newbie") is None
+
+
+async def test_safe_mode_can_be_switched_at_run_time(home: Path) -> None:
+    write_plugin(home / "plugins", "plain", {"plugin.toml": static_toml("plain")})
+    async with manager_for(home) as m:
+        await m.set_safe_mode(True)
+        assert m.plugin("plain").state == "disabled" and not m.is_loaded("plain")
+        await m.set_safe_mode(False)
+        assert m.plugin("plain").state == "enabled" and m.is_loaded("plain")
+    db = StateDB(home / "state.db")
+    assert db.enabled("plain") is None
+    db.close()

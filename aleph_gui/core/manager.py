@@ -322,6 +322,24 @@ class ExtensionManager:
             await self._refresh(plugin_id)
         return self.plugin(plugin_id)
 
+    async def deny(self, plugin_id: str) -> PluginInfo:
+        """Refuse what a plugin asks for. An update that asked for more is dropped (the approved
+        version keeps running; reloading asks again); a plugin never approved is turned off."""
+        self._active_info(plugin_id)
+        if self._pending.pop(plugin_id, None) is not None:
+            info = self.plugin(plugin_id)
+            self._emit(ev.StateChanged(plugin_id, state=info.state, previous="needs_review",
+                                       reason="you denied the update; the approved version keeps running"))
+            return info
+        return await self.disable(plugin_id)
+
+    async def set_safe_mode(self, on: bool) -> list[PluginInfo]:
+        """Safe mode: only builtin plugins run. Saved enabled flags are not touched."""
+        if self.safe_mode != on:
+            self.safe_mode = on
+            await self._recompute_all()
+        return self.plugins()
+
     async def revoke(self, plugin_id: str) -> PluginInfo:
         self._active_info(plugin_id)
         self.state.revoke(plugin_id)

@@ -52,6 +52,7 @@ class PluginRegistry:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._entries: list[Registration] = []
+        self._by_plugin: dict[str, list[Registration]] = {}  # index: the UI asks per plugin, often
         # (kind, name) -> registrations in order, so owner() is not a scan of every entry
         self._by_key: dict[tuple[str, str], list[Registration]] = {}
         self._conflicts: list[Conflict] = []
@@ -72,12 +73,14 @@ class PluginRegistry:
                     reg.extra["shadowed_by"] = owner
             self._entries.append(reg)
             self._by_key.setdefault((kind, name), []).append(reg)
+            self._by_plugin.setdefault(plugin_id, []).append(reg)
         self._notify(plugin_id)
 
         def undo() -> None:
             with self._lock:
                 if reg in self._entries:
                     self._entries.remove(reg)
+                    self._by_plugin[plugin_id].remove(reg)  # present while the entry is
                     self._by_key[(kind, name)].remove(reg)
                 self._drop_stale_conflicts()
             self._notify(plugin_id)
@@ -99,6 +102,7 @@ class PluginRegistry:
         with self._lock:
             before = len(self._entries)
             self._entries = [r for r in self._entries if r.plugin_id != plugin_id]
+            self._by_plugin.pop(plugin_id, None)
             removed = before - len(self._entries)
             if removed:
                 self._by_key = {}
@@ -128,8 +132,8 @@ class PluginRegistry:
 
     def entries(self, kind: str | None = None, plugin_id: str | None = None) -> list[Registration]:
         with self._lock:
-            return [r for r in self._entries
-                    if (kind is None or r.kind == kind) and (plugin_id is None or r.plugin_id == plugin_id)]
+            pool = self._entries if plugin_id is None else self._by_plugin.get(plugin_id, [])
+            return [r for r in pool if kind is None or r.kind == kind]
 
     def hooks_for(self, event: str) -> list[Registration]:
         with self._lock:

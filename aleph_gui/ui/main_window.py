@@ -596,8 +596,7 @@ class MainWindow(QMainWindow):
     async def set_safe_mode(self, on: bool) -> None:
         if self.manager.safe_mode == on:
             return
-        self.manager.safe_mode = on
-        await self._run("Turning safe mode " + ("on" if on else "off"), self.manager.discover())
+        await self._run("Turning safe mode " + ("on" if on else "off"), self.manager.set_safe_mode(on))
         self._after_plugins_changed()
 
     def set_dark(self, dark: bool) -> None:
@@ -668,11 +667,12 @@ class MainWindow(QMainWindow):
             return
         info = self.manager.plugin(plugin_id)
         if self.manager.is_loaded(plugin_id):
-            # an update asked for more: the approved version keeps running, the update waits
-            self.message_bar.show_message(f"The update of {info.name} stays waiting; the version you approved "
-                                          "keeps running.", error=False)
+            # an update asked for more: it is dropped and the approved version keeps running
+            await self._run(f"Refusing the update of {info.name}", self.manager.deny(plugin_id))
+            self.message_bar.show_message(f"The update of {info.name} was refused; the version you approved "
+                                          "keeps running. Reload it to be asked again.", error=False)
             return
-        await self._run(f"Turning {info.name} off", self.manager.disable(plugin_id))
+        await self._run(f"Turning {info.name} off", self.manager.deny(plugin_id))
 
     # -- drag and drop ---------------------------------------------------------------------------
     @staticmethod
