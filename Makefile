@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_HOME ?= $(CURDIR)/.demo-home
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: fonts run test bench lint fuzz soak demo-build venv clean package package-test
+.PHONY: fonts desktop-tools run test bench lint fuzz soak demo-build venv clean package package-test
 
 venv: $(STAMP)
 
@@ -30,8 +30,28 @@ run: demo-build fonts
 	$(PY) -m aleph_gui.demo_home $(DEMO_HOME)
 	QT_QPA_PLATFORM= $(VENV)/bin/aleph-gui --home $(DEMO_HOME)
 
-test: demo-build fonts
+test: demo-build fonts desktop-tools
 	$(PY) -m pytest -q
+
+# desktop-file-validate and appstreamcli check the Linux desktop files (tests/test_packaging.py).
+# Installed from Debian packages when missing and apt-get is usable; never fails the build.
+desktop-tools:
+	@command -v desktop-file-validate >/dev/null && command -v appstreamcli >/dev/null || { \
+		command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		{ apt-get install -y -qq desktop-file-utils appstream >/dev/null 2>&1 || \
+		  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq desktop-file-utils appstream >/dev/null 2>&1; }; } || \
+		echo "note: install desktop-file-utils and appstream to validate the desktop files"; }
+
+# Self-contained dist/aleph-gui/ folder (aleph-gui + aleph-ext executables) built with PyInstaller.
+package: venv
+	$(PY) -m pip install --quiet 'pyinstaller>=6.10'
+	$(PY) packaging/render_icons.py >/dev/null
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/aleph-gui.spec
+
+# Starts the built executables: aleph-ext list / call (WASM and Node.js), aleph-gui --screenshot.
+package-test: package demo-build fonts desktop-tools
+	$(PY) -m pytest -q packaging/test_binary.py
 
 lint: venv
 	$(VENV)/bin/ruff check aleph_gui tests
