@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import shutil
 from collections import Counter, deque
@@ -58,7 +59,7 @@ class ExtensionManager:
         self._subscribers: list[Callable[[ev.ChangeEvent], None]] = []
         self._logs: dict[str, deque[ev.PluginLog]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._audit: list[dict[str, Any]] = []
+        self._audit: list[TraceRow] = []
         # Events in flight per handler-set epoch: a retired version is stopped only after every event
         # that could have picked its handlers (all epochs up to its swap) has finished.
         self._epoch = 0
@@ -114,8 +115,7 @@ class ExtensionManager:
             return self._pending[plugin_id][1]
         info = self._active_info(plugin_id)
         if info.state == "needs_review" and info.manifest:
-            return diff_scopes(self.state.grant(plugin_id).scope if self.state.grant(plugin_id) else None,
-                               info.manifest.scope)
+            return diff_scopes(self._granted_scope(plugin_id), info.manifest.scope)
         return None
 
     def requested_scope(self, plugin_id: str) -> Scope:
@@ -235,20 +235,23 @@ class ExtensionManager:
     def _lock(self, plugin_id: str) -> asyncio.Lock:
         return self._locks.setdefault(plugin_id, asyncio.Lock())
 
+    def _granted_scope(self, plugin_id: str) -> Scope | None:
+        grant = self.state.grant(plugin_id)
+        return grant.scope if grant else None
+
     def _context(self, found: PluginInfo | DiscoveredPlugin) -> RuntimeContext:
         manifest = found.manifest
         assert manifest is not None
-        granted = manifest.scope if found.origin == "builtin" else (
-            self.state.grant(manifest.id).scope if self.state.grant(manifest.id) else Scope())
+        granted = manifest.scope if found.origin == "builtin" else (self._granted_scope(manifest.id) or Scope())
         # Enforce exactly what was approved, never more than requested now.
         scope = manifest.scope if is_covered(granted, manifest.scope) else granted
         holder: dict[str, LoadedPlugin] = {}
         ctx = RuntimeContext(
             manifest=manifest, root=found.path.resolve(), scope=scope, state=self.state,
             config={**manifest.config_defaults, **self.state.config(manifest.id)},
-            log=lambda level, msg, pid=manifest.id: self._plugin_log(pid, level, msg),
+            log=functools.partial(self._plugin_log, manifest.id),
             register=runtime_registrar(self.registry, self.hooks, manifest, lambda: holder.get("loaded")),
-            report_state=lambda st, reason, pid=manifest.id: self._report_runtime_state(pid, st, reason),
+            report_state=functools.partial(self._report_runtime_state, manifest.id),
         )
         ctx.holder = holder  # type: ignore[attr-defined]
         return ctx
