@@ -9,6 +9,7 @@ as invalid, so nothing disappears silently.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from aleph_gui.core.inventory import DiscoveredPlugin
@@ -22,7 +23,9 @@ log = logging.getLogger(__name__)
 
 def _children(folder: Path) -> list[Path]:
     try:
-        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        # scandir knows each entry's type from the directory listing: no stat per child
+        with os.scandir(folder) as entries:
+            return sorted(Path(e.path) for e in entries if not e.name.startswith(".") and e.is_dir())
     except OSError as exc:
         log.warning("cannot list %s: %s", folder, exc)
         return []

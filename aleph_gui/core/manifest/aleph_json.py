@@ -35,6 +35,11 @@ def load_json(path: Path, file: str) -> tuple[Any, list]:
     text, problems = read_manifest_text(path, file)
     if text is None:
         return None, problems
+    return parse_json_text(text, file)
+
+
+def parse_json_text(text: str, file: str) -> tuple[Any, list]:
+    """Decoded JSON, or None and one clear problem."""
     try:
         doc = json.loads(text)
         # A bare `null` would look like "unreadable" to callers; say what it is.
@@ -45,8 +50,10 @@ def load_json(path: Path, file: str) -> tuple[Any, list]:
         return None, [error(file, "", "is not valid JSON: nested too deeply")]
 
 
-def parse_aleph_json(folder: Path, file: str) -> ParseResult:
-    doc, problems = load_json(folder / file, file)
+def parse_aleph_json(folder: Path, file: str, *, doc: Any = None, problems: list | None = None) -> ParseResult:
+    """Parse `folder/file` (or `doc` and its read `problems`, when detection already read it)."""
+    if doc is None and problems is None:
+        doc, problems = load_json(folder / file, file)
     if doc is None:
         return failed(file, problems, folder, FORMAT)
     if not isinstance(doc, dict):

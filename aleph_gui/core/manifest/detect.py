@@ -9,7 +9,6 @@ The Claude formats live in `claude.py`, imported lazily so Aleph-only inventorie
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from types import ModuleType
@@ -31,15 +30,29 @@ def _isfile(folder: Path, name: str) -> bool:
     return os.path.isfile(os.path.join(folder, name))
 
 
-def _names(folder: Path) -> frozenset[str]:
-    """The folder's entries: one listdir instead of a stat per candidate manifest name."""
-    try:
-        return frozenset(os.listdir(folder))
-    except OSError:
-        return frozenset()
+class _Names:
+    """Which candidate files a folder holds, asked lazily in detection order.
+
+    One stat per question: in the common case (a TOML manifest) that is a single system call,
+    cheaper than listing the folder.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = str(folder)
+        self._known: dict[str, bool] = {}
+
+    def __contains__(self, name: object) -> bool:
+        assert isinstance(name, str)
+        if name not in self._known:
+            self._known[name] = os.path.exists(os.path.join(self._folder, name))
+        return self._known[name]
 
 
-def _has_claude_manifest(folder: Path, names: frozenset[str]) -> str | None:
+def _names(folder: Path) -> _Names:
+    return _Names(folder)
+
+
+def _has_claude_manifest(folder: Path, names: _Names) -> str | None:
     for name in CLAUDE_MANIFESTS:
         if name.split("/", 1)[0] in names and _isfile(folder, name):
             return name
@@ -86,19 +99,6 @@ def _claude_unavailable(folder: Path, file: str) -> ParseResult:
                        format="claude", manifest_file=file, fallback_id=sanitize_id(folder.name) or folder.name)
 
 
-def _root_plugin_json_is_claude(folder: Path, names: frozenset[str]) -> bool:
-    """A root `plugin.json` shaped for Claude Code, when a real Claude manifest sits beside it."""
-    from aleph_gui.core.manifest.aleph_json import looks_like_claude_manifest
-
-    if not _has_claude_manifest(folder, names):
-        return False
-    try:
-        doc = json.loads((folder / "plugin.json").read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError):
-        return False
-    return looks_like_claude_manifest(doc)
-
-
 def load_plugin_folder(folder: Path) -> ParseResult:
     """Detect the folder's manifest and parse it; never raises."""
     folder = Path(folder)
@@ -110,11 +110,16 @@ def load_plugin_folder(folder: Path) -> ParseResult:
             return parse_aleph_toml(folder, name)
     for name in JSON_NAMES:
         if name in names:
-            if name == "plugin.json" and _root_plugin_json_is_claude(folder, names):
-                break  # e.g. EveryInc's repo root: the .claude-plugin manifest is the real one
-            from aleph_gui.core.manifest.aleph_json import parse_aleph_json
+            from aleph_gui.core.manifest.aleph_json import (
+                load_json,
+                looks_like_claude_manifest,
+                parse_aleph_json,
+            )
 
-            return parse_aleph_json(folder, name)
+            doc, problems = load_json(folder / name, name)
+            if name == "plugin.json" and looks_like_claude_manifest(doc) and _has_claude_manifest(folder, names):
+                break  # e.g. EveryInc's repo root: the .claude-plugin manifest beside it is the real one
+            return parse_aleph_json(folder, name, doc=doc, problems=problems)
     if "package.json" in names:
         package = _aleph_package(folder)
         if package is not None:

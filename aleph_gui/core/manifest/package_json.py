@@ -7,12 +7,18 @@ activation, shape}`, with `entry` defaulting to package.json `main`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from aleph_gui.core.manifest.aleph_json import load_json
-from aleph_gui.core.manifest.common import MAX_MANIFEST_BYTES, Collector, failed, from_document, type_name
+from aleph_gui.core.manifest.aleph_json import load_json, parse_json_text
+from aleph_gui.core.manifest.common import (
+    MAX_MANIFEST_BYTES,
+    Collector,
+    failed,
+    from_document,
+    read_at_most,
+    type_name,
+)
 from aleph_gui.core.manifest.model import ParseResult
 from aleph_gui.core.problems import error
 
@@ -26,11 +32,16 @@ def read_aleph_package(path: Path) -> dict[str, Any] | None:
     Files that do not even contain the bytes "aleph" are not parsed at all.
     """
     try:
-        if os.stat(path).st_size > MAX_MANIFEST_BYTES or b'"aleph"' not in path.read_bytes():
-            return None
+        data = read_at_most(path, MAX_MANIFEST_BYTES + 1)
     except OSError:
         return None
-    doc, _ = load_json(path, path.name)
+    if len(data) > MAX_MANIFEST_BYTES or b'"aleph"' not in data:
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    doc, _ = parse_json_text(text, path.name)
     return doc if isinstance(doc, dict) and "aleph" in doc else None
 
 
