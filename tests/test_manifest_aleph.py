@@ -685,3 +685,11 @@ def test_fast_schema_path_agrees_with_jsonschema(schema: dict) -> None:
             Draft202012Validator.check_schema(schema)
         except SchemaError as exc:  # pragma: no cover - this is the failure being looked for
             pytest.fail(f"fast path accepted an invalid schema {schema!r}: {exc.message}")
+
+
+def test_a_fifo_named_like_a_manifest_does_not_hang_discovery(tmp_path: Path) -> None:
+    folder = tmp_path / "trap"
+    folder.mkdir()
+    os.mkfifo(folder / "plugin.toml")  # opening it for reading would block forever without O_NONBLOCK
+    result = load_plugin_folder(folder)
+    assert result.manifest is None and "the file is empty" in only_error(result)
