@@ -55,7 +55,7 @@ def parse_aleph_json(folder: Path, file: str, *, doc: Any = None, problems: list
     if doc is None and problems is None:
         doc, problems = load_json(folder / file, file)
     if doc is None:
-        return failed(file, problems, folder, FORMAT)
+        return failed(file, problems or [], folder, FORMAT)
     if not isinstance(doc, dict):
         return failed(file, [error(file, "", f"must hold a JSON object, got {type_name(doc)}")], folder, FORMAT)
     if looks_like_claude_manifest(doc):
