@@ -62,7 +62,7 @@ bench: demo-build
 	$(PY) tests/benchmarks/run_all.py
 
 fuzz: demo-build
-	$(PY) -m pytest -q -m soak tests/fuzz
+	$(PY) tests/fuzz/run_fuzz.py
 
 soak: demo-build
 	$(PY) tests/soak/soak.py

@@ -153,6 +153,7 @@ def _from_schema(schema: dict[str, Any], defs: dict[str, Any]) -> st.SearchStrat
     return json_values
 
 
+@functools.cache  # building pydantic's JSON schema costs more than running a parser
 def model_values(model: type) -> st.SearchStrategy[dict[str, Any]]:
     schema = model.model_json_schema()  # type: ignore[attr-defined]
     return _from_schema(schema, schema.get("$defs", {}))
