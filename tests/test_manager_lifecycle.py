@@ -274,3 +274,13 @@ async def test_safe_mode_can_be_switched_at_run_time(home: Path) -> None:
     db = StateDB(home / "state.db")
     assert db.enabled("plain") is None
     db.close()
+
+
+async def test_hooks_of_a_plugin_without_code_are_traced_as_skipped(home: Path) -> None:
+    hook = '\n[[capabilities]]\ntype = "hook"\nevent = "message_received"\nhandler = "on_message"\n'
+    write_plugin(home / "plugins", "declares", {"plugin.toml": static_toml("declares") + hook})
+    async with manager_for(home) as m:
+        result = await m.fire("message_received", {"text": "hi"})
+        assert result.decision == "continue" and result.data == {"text": "hi"}
+        assert [(t.plugin, t.decision) for t in result.trace] == [("declares", "skipped")]
+        assert "static plugin" in result.trace[0].error

@@ -143,11 +143,18 @@ def hook_handlers(manifest: PluginManifest, runtime: PluginRuntime | None) -> li
             plugin_id=manifest.id, event=cap.event, handler=cap.handler_name, priority=cap.priority,
             kind=cap.hook_kind, matcher=cap.matcher, fail_closed=cap.fail_closed,
             timeout_ms=cap.timeout_ms or default, runtime=runtime,
-            # Claude prompt/agent hooks are listed but never run: the executor traces them as skipped
-            skip_reason=(f"{cap.details['hook_type']} hooks are not run by this app"
-                         if cap.details.get("hook_type") in ("prompt", "agent") else ""),
+            skip_reason=_skip_reason(cap, runtime),
         ))
     return handlers
+
+
+def _skip_reason(cap: Capability, runtime: PluginRuntime | None) -> str:
+    """Why a declared hook is listed but never run (the executor traces it as skipped)."""
+    if cap.details.get("hook_type") in ("prompt", "agent"):
+        return f"{cap.details['hook_type']} hooks are not run by this app"
+    if runtime is None:
+        return "the plugin has no code that could run this hook (static plugin)"
+    return ""
 
 
 async def prepare(ctx: RuntimeContext, origin: str) -> LoadedPlugin:
