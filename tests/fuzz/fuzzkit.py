@@ -28,7 +28,7 @@ from aleph_gui.core.problems import Problem
 from aleph_gui.core.scope import Scope
 from aleph_gui.core.state import StateDB
 
-SMALL_CASES = 120  # per fuzz test inside `make test`; a target has 1-3 tests, so a few hundred cases
+SMALL_CASES = 200  # per fuzz test inside `make test`: a few hundred cases per target
 DEFAULT_BIG_CASES = 10_000
 
 
