@@ -118,3 +118,16 @@ def image_facts(path: Path) -> tuple[int, int, int]:
     w, h = image.width(), image.height()
     seen = {image.pixel(x, y) for x in range(0, w, max(1, w // 64)) for y in range(0, h, max(1, h // 64))}
     return w, h, len(seen)
+
+
+def test_aleph_ext_lists_the_tools_of_a_plugins_mcp_server(dist: Path, home: Path, tmp_path: Path) -> None:
+    """The bundled MCP client talks to a stdio server; ALEPH_PYTHON names a Python that has the server's SDK."""
+    import sys
+
+    shutil.copytree(DEMOS / "mcp-time-server", home / "plugins" / "mcp-time-server")
+    assert ext(dist, home, tmp_path, "grant", "mcp-time-server").returncode == 0
+    env = {**clean_env(home), "ALEPH_PYTHON": sys.executable}
+    done = subprocess.run([str(dist / "aleph-ext"), "--home", str(home), "mcp", "tools", "mcp-time-server", "time"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert "current_time" in [t["name"] for t in json.loads(done.stdout)]

@@ -50,7 +50,9 @@ def expand(value: str, env: Mapping[str, str], missing: list[str] | None = None)
 def server_env(plugin_root: Path | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The variables a server config is expanded with (and that a stdio server inherits)."""
     env = dict(os.environ if base is None else base)
-    env.setdefault("ALEPH_PYTHON", sys.executable)
+    # In the packaged app sys.executable is the app itself, not a Python: `${ALEPH_PYTHON:-python3}` falls back.
+    if not getattr(sys, "frozen", False):
+        env.setdefault("ALEPH_PYTHON", sys.executable)
     if plugin_root is not None:
         env["CLAUDE_PLUGIN_ROOT"] = str(plugin_root)
     env.setdefault("CLAUDE_PROJECT_DIR", os.getcwd())
