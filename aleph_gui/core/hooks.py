@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aleph_gui.core.errors import AlephError, HookTimeout
 from aleph_gui.core.hook_result import Block, Continue, HookResult, Intercept
+from aleph_gui.core.runtime.offload import offloader
 
 if TYPE_CHECKING:
     from aleph_gui.core.manifest.model import Capability
@@ -511,8 +512,7 @@ class HookExecutor:
                     return True, data, dec, why
             return False, data, dec, why
 
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, run_all)
+        return await offloader().run(run_all)
 
     async def _run_observers(self, observers: tuple[HookHandler, ...], name: str, data: dict[str, Any],
                              subject: str | None, now: float, records: list[TraceRow]) -> None:
@@ -545,8 +545,7 @@ class HookExecutor:
         call: Awaitable[Any]
         try:
             if runtime.supports_blocking_hooks:
-                loop = asyncio.get_running_loop()
-                call = loop.run_in_executor(None, runtime.run_hook_blocking, h.handler, payload, h.timeout_ms)
+                call = offloader().run(runtime.run_hook_blocking, h.handler, payload, h.timeout_ms)
             else:
                 call = runtime.run_hook(h.handler, payload, h.timeout_ms)
             result, err = await asyncio.wait_for(call, h.timeout_ms / 1000 + 0.5), ""

@@ -43,6 +43,7 @@ from aleph_gui.core.errors import (
 from aleph_gui.core.hook_result import BadHookAnswer, HookResult, result_from_json
 from aleph_gui.core.manifest.paths import path_escape_reason
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
+from aleph_gui.core.runtime.offload import offloader
 from aleph_gui.core.runtime.wasm_host import API_OF_FUNCTION, NAMESPACE, HostApi, host_functions
 from aleph_gui.core.scope import Scope
 
@@ -346,7 +347,7 @@ class WasmRuntime(PluginRuntime):
 
     # -- calls -------------------------------------------------------------------------------------
     async def call_tool(self, tool: str, arguments: dict[str, Any]) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(None, self.call_tool_blocking, tool, arguments)
+        return await offloader().run(self.call_tool_blocking, tool, arguments)
 
     def call_tool_blocking(self, tool: str, arguments: dict[str, Any]) -> Any:
         cap = self.ctx.manifest.tool(tool)
@@ -366,8 +367,7 @@ class WasmRuntime(PluginRuntime):
             return text  # the ABI allows plain-text results
 
     async def run_hook(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
-        return await asyncio.get_running_loop().run_in_executor(None, self.run_hook_blocking, handler, event,
-                                                                timeout_ms)
+        return await offloader().run(self.run_hook_blocking, handler, event, timeout_ms)
 
     def run_hook_blocking(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
         limit = clamp_timeout(timeout_ms, HOOK_TIMEOUT_MS) if timeout_ms else self.hook_timeout_ms(handler)
