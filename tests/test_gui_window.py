@@ -199,7 +199,8 @@ def test_details_tabs_show_permissions_problems_and_capabilities(window) -> None
     texts = [perms.topLevelItem(n).text(0) for n in range(perms.topLevelItemCount())]
     assert "connect to api.example.com" in texts
     item = perms.topLevelItem(texts.index("connect to api.example.com"))
-    assert item.text(3).startswith("no") and "declared only" in item.text(4)
+    assert item.text(3) == "waiting for you" and item.text(2) == "⚠ declared only"
+    assert "declared only" in item.toolTip(2)
     window.select_plugin("Broken_Plugin")
     assert window.details.problems.count() >= 1
     assert window.details.tabText(5).startswith("Problems (")

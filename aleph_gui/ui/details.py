@@ -183,6 +183,17 @@ def _capabilities(info: PluginInfo) -> list[dict[str, Any]]:
     return out
 
 
+def sandbox_word(label: str) -> str:
+    """A short column word for an enforcement sentence from `scope.enforcement`."""
+    if is_enforced(label):
+        return "✔ enforced"
+    if label.startswith("not enforced"):
+        return "⚠ not enforced"
+    if "runs as you" in label:
+        return "⚠ runs as you"
+    return "⚠ declared only"
+
+
 class PermissionsTab(QWidget):
     review = Signal()
     revoke = Signal()
@@ -191,9 +202,11 @@ class PermissionsTab(QWidget):
         super().__init__(parent)
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
-        self.tree = _tree(self, "Permissions", ["Permission", "Risk", "Requested", "Granted", "Sandbox"], 0)
+        # The permission's words get the room; the other columns hold one or two words each and the
+        # full enforcement sentence is in the tooltip and the review dialog.
+        self.tree = _tree(self, "Permissions", ["Permission", "Risk", "Sandbox", "Approval"], 0)
         self.tree.setRootIsDecorated(False)
-        for col, width in ((1, 80), (2, 80), (3, 80), (4, 260)):
+        for col, width in ((1, 75), (2, 120), (3, 125)):
             self.tree.header().resizeSection(col, width)
         self.review_button = QPushButton(icon("review"), "&Review and approve…", self)
         self.review_button.setAccessibleName("Review and approve this plugin's permissions")
@@ -225,14 +238,14 @@ class PermissionsTab(QWidget):
                 is_granted = perm.key in granted or (granted_scope is not None and is_requested and _covers(
                     granted_scope, info, perm))
             label = enforcement(info.kind, perm.key)
-            item = QTreeWidgetItem([perm.text, theme.RISK_WORDS[perm.risk], "yes" if is_requested else "no",
-                                    "yes" if is_granted else "no — waiting" if is_requested else "yes (unused)",
-                                    ("✔ " if is_enforced(label) else "⚠ ") + label])
+            approval = ("approved" if is_granted else "waiting for you") if is_requested else \
+                "approved, no longer asked"
+            item = QTreeWidgetItem([perm.text, theme.RISK_WORDS[perm.risk], sandbox_word(label), approval])
             item.setIcon(1, icon({"high": "error", "medium": "warning"}.get(perm.risk, "enabled")))
             item.setForeground(1, QColor(theme.RISK_COLORS[perm.risk]))
             item.setIcon(3, icon("enabled" if is_granted else "needs_review"))
-            item.setToolTip(0, perm.key)
-            item.setToolTip(4, label)
+            item.setToolTip(0, f"{perm.text} ({perm.key})")
+            item.setToolTip(2, label)
             self.tree.addTopLevelItem(item)
         if builtin:
             text = "Built-in plugin: its permissions are approved with the app."

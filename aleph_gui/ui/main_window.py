@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
         if isinstance(split, QByteArray) and not split.isEmpty():
             self.splitter.restoreState(split)
         else:
-            self.splitter.setSizes([820, 540])
+            self.splitter.setSizes([760, 600])
             self.resizeDocks([self.hook_dock], [220], Qt.Orientation.Vertical)
         header = s.value("table/header")
         if isinstance(header, QByteArray) and not header.isEmpty():
