@@ -38,7 +38,7 @@ async def test_manager_calls_tools_fires_hooks_and_runs_services(tmp_path: Path)
         fired = await m.fire("tool_invoked", {"tool": "forecast"})
         assert fired.decision == "intercept" and fired.data == {"tool": "forecast", "weather_checked": True}
 
-        assert await m.call_tool("node-jsonrpc-server", "word_count", {"text": "a b"}) == {
+        assert await m.call_tool("node-jsonrpc-server", "text_stats", {"text": "a b"}) == {
             "words": 2, "lines": 1, "characters": 3}
         await m.start_service("node-jsonrpc-server", "heartbeat")
         runtime = m.plugin("node-jsonrpc-server").runtime
@@ -68,7 +68,7 @@ def run_cli(home: Path, project: Path, *args: str) -> subprocess.CompletedProces
 def test_cli_calls_a_node_tool_and_starts_a_service(tmp_path: Path) -> None:
     locations = home_with(tmp_path, DEMOS / "node-jsonrpc-server")
     assert locations.project is not None
-    done = run_cli(locations.home, locations.project, "call", "node-jsonrpc-server", "word_count",
+    done = run_cli(locations.home, locations.project, "call", "node-jsonrpc-server", "text_stats",
                    "--input", '{"text": "three little words"}')
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"words": 3, "lines": 1, "characters": 18}

@@ -58,7 +58,7 @@ async def test_server_demo_tools_and_service(tmp_path: Path) -> None:
     h = make_runtime(DEMOS / "node-jsonrpc-server", tmp_path)
     await h.runtime.start()
     try:
-        assert await h.runtime.call_tool("word_count", {"text": "one two\nthree"}) == {
+        assert await h.runtime.call_tool("text_stats", {"text": "one two\nthree"}) == {
             "words": 3, "lines": 2, "characters": 13}
         assert h.runtime.status()["services"] == {"heartbeat": "stopped"}
         await h.runtime.start_service("heartbeat")
@@ -301,7 +301,7 @@ async def test_no_zombies_after_stop(tmp_path: Path) -> None:
         h = make_runtime(folder, tmp_path)
         await h.runtime.start()
         tool = h.runtime.ctx.manifest.of_type("tool")[0].name
-        args = {"city": "Oslo"} if tool == "forecast" else {"text": "x"} if tool == "word_count" else {"a": 1, "b": 2}
+        args = {"city": "Oslo"} if tool == "forecast" else {"text": "x"} if tool == "text_stats" else {"a": 1, "b": 2}
         await h.runtime.call_tool(tool, args)
         pids.append(h.runtime.status()["pid"])
         await h.runtime.stop()
