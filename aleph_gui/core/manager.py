@@ -555,17 +555,16 @@ class ExtensionManager:
             await asyncio.sleep(0.005)
 
     async def start_service(self, plugin_id: str, name: str) -> None:
-        loaded = self._runnable(plugin_id)
-        if loaded.runtime is None or not hasattr(loaded.runtime.inner, "start_service"):
-            raise PluginNotRunnable(plugin_id, "has no runtime that runs services")
-        await loaded.runtime.start_service(name)
-        self._emit(ev.PluginChanged(plugin_id, version=loaded.manifest.version))
+        await self._service_action(plugin_id, name, "start_service")
 
     async def stop_service(self, plugin_id: str, name: str) -> None:
+        await self._service_action(plugin_id, name, "stop_service")
+
+    async def _service_action(self, plugin_id: str, name: str, action: str) -> None:
         loaded = self._runnable(plugin_id)
-        if loaded.runtime is None or not hasattr(loaded.runtime.inner, "stop_service"):
+        if loaded.runtime is None or not hasattr(loaded.runtime.inner, action):
             raise PluginNotRunnable(plugin_id, "has no runtime that runs services")
-        await loaded.runtime.stop_service(name)
+        await getattr(loaded.runtime, action)(name)
         self._emit(ev.PluginChanged(plugin_id, version=loaded.manifest.version))
 
     # -- events, logs, audit -----------------------------------------------------------
