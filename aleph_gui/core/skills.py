@@ -69,6 +69,10 @@ def split_front_matter(text: str) -> FrontMatter:
         return FrontMatter(None, 0, "the front matter has no closing '---' line")
     if len(block) > MAX_FRONT_MATTER_CHARS:
         return FrontMatter(None, offset, f"the front matter is longer than {MAX_FRONT_MATTER_CHARS // 1024} KiB")
+    if "*" in block and _has_alias(block):
+        # `&a [*a]` is a cycle and nested aliases grow exponentially ("billion laughs"); front
+        # matter never needs them.
+        return FrontMatter(None, offset, "the front matter uses YAML aliases (*name); write the values out")
     if block.count("[") + block.count("{") > MAX_FLOW_BRACKETS:
         return FrontMatter(None, offset, f"the front matter has more than {MAX_FLOW_BRACKETS} '[' or '{{' "
                                          "brackets; write it as plain key: value lines")
@@ -86,6 +90,13 @@ def split_front_matter(text: str) -> FrontMatter:
     if not isinstance(meta, dict):
         return FrontMatter(None, offset, f"the front matter is a {type(meta).__name__}, expected key: value pairs")
     return FrontMatter({str(k): v for k, v in meta.items()}, offset)
+
+
+def _has_alias(block: str) -> bool:
+    try:
+        return any(isinstance(token, yaml.AliasToken) for token in yaml.scan(block, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        return False  # safe_load reports the syntax error
 
 
 def read_front_matter(path: Path) -> FrontMatter:
@@ -281,9 +292,13 @@ def _walk(folder: Path, depth: int = 0) -> Iterable[Path]:
     for child in children:
         if child.name.startswith("."):
             continue
-        if child.is_dir() and depth < MAX_SCAN_DEPTH:
+        try:  # an unreadable entry (a link into /proc, a permission) is skipped, not fatal
+            is_dir, is_file = child.is_dir(), child.is_file()
+        except OSError:
+            continue
+        if is_dir and depth < MAX_SCAN_DEPTH:
             yield from _walk(child, depth + 1)
-        elif child.is_file():
+        elif is_file:
             yield child
 
 

@@ -49,3 +49,25 @@ def test_a_one_line_front_matter_of_megabytes_is_refused(tmp_path: Path) -> None
     entry = parse_agent(agent)
     assert not entry.usable and "64 KiB" in entry.problems[0].message
     json.dumps(entry.to_json())
+
+
+def test_recursive_yaml_aliases_in_front_matter_are_refused(tmp_path: Path) -> None:
+    skill = tmp_path / "skills" / "loop" / "SKILL.md"
+    skill.parent.mkdir(parents=True)
+    skill.write_text("---\nname: loop\ndescription: d\na: &x [*x]\n---\n")
+    entry = parse_skill(skill)
+    assert not entry.usable and "aliases" in entry.problems[0].message
+    json.dumps(entry.to_json())  # `aleph-ext skills --json` used to die in a RecursionError
+
+
+def test_a_component_folder_linking_outside_the_plugin_is_not_scanned(tmp_path: Path) -> None:
+    plugin = tmp_path / "plugin"
+    (plugin / ".claude-plugin").mkdir(parents=True)
+    (plugin / ".claude-plugin" / "plugin.json").write_text('{"name": "p"}')
+    outside = tmp_path / "outside" / "agents"
+    outside.mkdir(parents=True)
+    (outside / "stranger.md").write_text("---\nname: stranger\ndescription: not this plugin's\n---\n")
+    (plugin / "agents").symlink_to(outside)
+    result = load_plugin_folder(plugin)
+    assert result.manifest is not None and not result.manifest.of_type("agent")
+    assert any("outside the plugin folder" in p.message for p in result.problems)

@@ -306,6 +306,9 @@ def _components(folder: Path, plugin_id: str, extra_dirs: dict[str, list[str]],
         dirs = [DEFAULT_DIRS[kind]] + [d for d in extra_dirs.get(kind, []) if d != DEFAULT_DIRS[kind]]
         seen: set[Path] = set()
         for rel in dict.fromkeys(dirs):
+            if rel == DEFAULT_DIRS[kind] and (reason := path_escape_reason(folder, rel)):
+                problems.append(error(folder.name, rel, f"{reason}; its {kind}s are not loaded"))
+                continue
             for entry in scan_folder(kind, folder / rel, namespace=plugin_id, source=plugin_id, base=folder):
                 if entry.path in seen:
                     continue
