@@ -71,3 +71,9 @@ def test_a_component_folder_linking_outside_the_plugin_is_not_scanned(tmp_path: 
     result = load_plugin_folder(plugin)
     assert result.manifest is not None and not result.manifest.of_type("agent")
     assert any("outside the plugin folder" in p.message for p in result.problems)
+
+
+def test_an_entry_name_too_long_for_the_file_system_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text(json.dumps({"name": "p", "aleph": {"kind": "wasm", "entry": "a" * 300}}))
+    result = load_plugin_folder(tmp_path)  # used to raise OSError: File name too long
+    assert any("does not exist" in p.message for p in result.problems if p.severity == "error")
