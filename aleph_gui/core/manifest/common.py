@@ -522,7 +522,8 @@ def check_manifest(manifest: PluginManifest, folder: Path, source: SourceMap, ou
         reason = path_escape_reason(folder, manifest.entry)
         if reason:
             out.error(source.render(("entry",)), reason)
-        elif manifest.kind in ("wasm", "nodejs") and not (folder / manifest.entry).is_file():
+        # os.path.isfile, not Path.is_file: a name too long for the file system is "missing", not a crash.
+        elif manifest.kind in ("wasm", "nodejs") and not os.path.isfile(os.path.join(folder, manifest.entry)):
             out.error(source.render(("entry",)), f"entry '{manifest.entry}' does not exist")
     elif manifest.kind in ("wasm", "nodejs"):
         out.error(source.render(("entry",)), f"a {manifest.kind} plugin needs an entry file")
