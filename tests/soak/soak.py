@@ -70,7 +70,7 @@ exports.register = (api) => {
 
 TOOL_CALLS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "wasm-wat-text-tools": [("uppercase", {"text": "hello soak"}), ("word_count", {"text": "a b c"})],
-    "node-jsonrpc-server": [("word_count", {"text": "one two"}), ("ticks", {})],
+    "node-jsonrpc-server": [("text_stats", {"text": "one two"}), ("ticks", {})],
     "node-weather-tools": [("forecast", {"city": "Quito", "days": 2})],
     "soak-flooder": [("echo", {"n": 1}), ("flood", {}), ("big_line", {})],
 }
