@@ -66,13 +66,11 @@ class ExtensionManager:
         self._fires: Counter[int] = Counter()
         self._tasks: list[asyncio.Task[Any]] = []
         self._watcher: Any = None
-        self._started = False
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         """Discover every plugin, load those that may run, start the watcher when asked."""
         await self.discover()
-        self._started = True
         self._tasks.append(asyncio.create_task(self._flush_audit_forever(), name="audit-flush"))
         self._tasks.append(asyncio.create_task(self._follow_other_writers(self.state.data_version()),
                                               name="state-follow"))
@@ -439,7 +437,10 @@ class ExtensionManager:
             now = self.state.data_version()
             if now != version:
                 version = now
-                await self._recompute_all()
+                try:
+                    await self._recompute_all()
+                except Exception:  # keep following; one bad refresh must not end it
+                    log.exception("could not apply changes made by another process")
 
     async def _recompute_all(self) -> None:
         before = {i.id: i.state for i in self._infos if i.state != "overridden"}
