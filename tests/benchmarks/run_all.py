@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 RESULT = re.compile(r"^RESULT (\S+) value=(\S+) baseline=(\S+) ratio=(\S+) goal=(\S+) (ok|FAIL)\s*$")
 
 
-def run(script: Path, quick: bool) -> tuple[list[tuple[str, ...]], str | None, float]:
+def run(script: Path, quick: bool) -> tuple[list[tuple[str, ...]], str | None, float, str]:
     cmd = [sys.executable, str(script), *(["--quick"] if quick else [])]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parents[1], check=False)
@@ -29,10 +29,10 @@ def run(script: Path, quick: bool) -> tuple[list[tuple[str, ...]], str | None, f
     if proc.returncode != 0 and not any(r[5] == "FAIL" for r in rows):
         # Exiting non-zero after reporting a missed goal is not a crash; anything else is.
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return rows, f"exited {proc.returncode}: {' | '.join(tail)}", took
+        return rows, f"exited {proc.returncode}: {' | '.join(tail)}", took, proc.stdout
     if not rows:
-        return rows, "printed no RESULT line", took
-    return rows, None, took
+        return rows, "printed no RESULT line", took, proc.stdout
+    return rows, None, took, proc.stdout
 
 
 def main() -> int:
@@ -44,15 +44,12 @@ def main() -> int:
     crashed: list[str] = []
     for script in scripts:
         print(f"== {script.name}", file=sys.stderr, flush=True)
-        rows, problem, took = run(script, args.quick)
-        for row in rows:
-            print("RESULT " + " ".join(f"{k}={v}" for k, v in zip(
-                ("metric", "value", "baseline", "ratio", "goal"), row[:5], strict=True)) + f" {row[5]}",
-                file=sys.stderr)
+        rows, problem, took, output = run(script, args.quick)
+        print(output.rstrip(), flush=True)  # the script's own figures and RESULT lines, verbatim
         table.extend((script.stem, *row) for row in rows)
         if problem:
             crashed.append(f"{script.name}: {problem}")
-        print(f"   {took:.1f} s", file=sys.stderr)
+        print(f"   ({script.name} took {took:.1f} s)", file=sys.stderr)
     header = ("script", "metric", "value", "baseline", "ratio", "goal", "")
     widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]
     for row in [header, *table]:
