@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 import time
 from collections import deque
 from collections.abc import Coroutine
@@ -367,6 +368,9 @@ class MainWindow(QMainWindow):
         # What start-up built lives as long as the window; moving it out of the collector's
         # generations keeps full GC passes short, so streaming hook rows cause no visible stalls.
         gc.freeze()
+        # Plugin calls and the audit writer run in worker threads; a 1 ms GIL switch interval
+        # (default 5 ms) bounds how long one of them can keep the UI thread waiting.
+        sys.setswitchinterval(0.001)
         return True
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
