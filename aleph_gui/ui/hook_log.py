@@ -243,8 +243,9 @@ class HookLogPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, capacity: int = RING_CAPACITY) -> None:
         super().__init__(parent)
         self.model = HookLogModel(capacity, self)
+        # The filter proxy is attached only while a filter is set: attached, it runs Python for
+        # every streamed row, which is most of the UI thread's work at thousands of calls a second.
         self.proxy = HookLogFilter(self)
-        self.proxy.setSourceModel(self.model)
         self._held: list[HookRow] = []  # rows that arrived while paused
         self._status_shown = 0.0
         self._status_dirty = False
@@ -274,7 +275,7 @@ class HookLogPanel(QWidget):
         self.status.setAccessibleName("Hook log status")
 
         self.view = QTableView(self)
-        self.view.setModel(self.proxy)
+        self.view.setModel(self.model)
         self.view.setAccessibleName("Hook log")
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setAlternatingRowColors(False)
@@ -359,7 +360,20 @@ class HookLogPanel(QWidget):
 
     def _refilter(self, **filters: str) -> None:
         self.proxy.set_filters(**filters)
+        if self.proxy.active and self.proxy.sourceModel() is None:
+            self.proxy.setSourceModel(self.model)
+            self.view.setModel(self.proxy)
+        elif not self.proxy.active and self.proxy.sourceModel() is not None:
+            self.view.setModel(self.model)
+            self.proxy.setSourceModel(None)
         self._show_status()
+
+    def shown_rows(self) -> list[HookRow]:
+        """The rows the table shows, oldest first (filters applied)."""
+        if not self.proxy.active or self.proxy.sourceModel() is None:
+            return self.model.rows()
+        return [self.model.row(self.proxy.mapToSource(self.proxy.index(n, 0)).row())
+                for n in range(self.proxy.rowCount())]
 
     def _show_status(self) -> None:
         total = self.model.rowCount()
@@ -389,9 +403,8 @@ class HookLogPanel(QWidget):
         """Write the shown rows (filters applied), oldest first, one JSON object per line."""
         n = 0
         with path.open("w", encoding="utf-8") as out:
-            for row in range(self.proxy.rowCount()):
-                src = self.proxy.mapToSource(self.proxy.index(row, 0)).row()
-                out.write(json.dumps(self.model.row(src).to_json()) + "\n")
+            for row in self.shown_rows():
+                out.write(json.dumps(row.to_json()) + "\n")
                 n += 1
         self.status.setText(f"Exported {n:,} calls to {path}")
         return n
