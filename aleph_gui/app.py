@@ -42,6 +42,7 @@ async def _screenshot(window, args: argparse.Namespace) -> int:  # type: ignore[
         await window.manager.fire(event, {"text": "hello from the screenshot", "tool_name": "uppercase"})
     await asyncio.sleep(0.1)  # let trace events reach the queue
     window.apply_pending()
+    window.hook_log.show_status()  # the status line is throttled while streaming; show the final count
     if args.select and not window.select_plugin(args.select):
         print(f"aleph-gui: no plugin '{args.select}' to select", file=sys.stderr)
     if args.tab and not window.details.select_tab(args.tab):

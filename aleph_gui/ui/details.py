@@ -206,7 +206,7 @@ class PermissionsTab(QWidget):
         # full enforcement sentence is in the tooltip and the review dialog.
         self.tree = _tree(self, "Permissions", ["Permission", "Risk", "Sandbox", "Approval"], 0)
         self.tree.setRootIsDecorated(False)
-        for col, width in ((1, 75), (2, 120), (3, 125)):
+        for col, width in ((1, 95), (2, 115), (3, 125)):
             self.tree.header().resizeSection(col, width)
         self.review_button = QPushButton(icon("review"), "&Review and approve…", self)
         self.review_button.setAccessibleName("Review and approve this plugin's permissions")

@@ -330,7 +330,7 @@ class HookLogPanel(QWidget):
             self._held.extend(rows)
             if len(self._held) > self.model.capacity:
                 del self._held[:len(self._held) - self.model.capacity]
-            self._show_status()
+            self.show_status()
             return
         self.model.append_batch(rows)
         if rows and self.follow_button.isChecked():
@@ -342,7 +342,7 @@ class HookLogPanel(QWidget):
         """Show the row count when it changed, at most every STATUS_REFRESH_S (it need not
         repaint on every tick while thousands of calls stream in)."""
         if self._status_dirty and time.monotonic() - self._status_shown >= STATUS_REFRESH_S:
-            self._show_status()
+            self.show_status()
 
     def set_paused(self, paused: bool) -> None:
         if self.pause_button.isChecked() != paused:
@@ -351,12 +351,12 @@ class HookLogPanel(QWidget):
         if not paused and self._held:
             held, self._held = self._held, []
             self.add_rows(held)
-        self._show_status()
+        self.show_status()
 
     def clear(self) -> None:
         self._held.clear()
         self.model.clear()
-        self._show_status()
+        self.show_status()
 
     def _refilter(self, **filters: str) -> None:
         self.proxy.set_filters(**filters)
@@ -366,7 +366,7 @@ class HookLogPanel(QWidget):
         elif not self.proxy.active and self.proxy.sourceModel() is not None:
             self.view.setModel(self.model)
             self.proxy.setSourceModel(None)
-        self._show_status()
+        self.show_status()
 
     def shown_rows(self) -> list[HookRow]:
         """The rows the table shows, oldest first (filters applied)."""
@@ -375,7 +375,7 @@ class HookLogPanel(QWidget):
         return [self.model.row(self.proxy.mapToSource(self.proxy.index(n, 0)).row())
                 for n in range(self.proxy.rowCount())]
 
-    def _show_status(self) -> None:
+    def show_status(self) -> None:
         total = self.model.rowCount()
         if total == 0 and not self._held:
             text = "No hook calls yet — fire an event from Try it, or wait for plugins to be called"
