@@ -49,48 +49,37 @@ def is_dark(palette: QPalette | None = None) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
-def dark_palette() -> QPalette:
+# Colours per palette role; "disabled" is the text colour of disabled controls.
+DARK_COLORS = {
+    "Window": "#23262b", "WindowText": "#e6e8eb", "Base": "#1b1d21", "AlternateBase": "#25282d",
+    "ToolTipBase": "#2d3036", "ToolTipText": "#e6e8eb", "PlaceholderText": "#8b9098", "Text": "#e6e8eb",
+    "Button": "#2d3036", "ButtonText": "#e6e8eb", "BrightText": "#ff6b6b", "Link": "#79a8ff",
+    "Highlight": "#3d6bb3", "HighlightedText": "#ffffff", "disabled": "#7c8088",
+}
+LIGHT_COLORS = {
+    "Window": "#f3f4f6", "WindowText": "#1d2025", "Base": "#ffffff", "AlternateBase": "#f6f7f9",
+    "ToolTipBase": "#ffffff", "ToolTipText": "#1d2025", "PlaceholderText": "#6b7079", "Text": "#1d2025",
+    "Button": "#e8eaee", "ButtonText": "#1d2025", "BrightText": "#c0392b", "Link": "#1f5fbf",
+    "Highlight": "#2f6fd0", "HighlightedText": "#ffffff", "disabled": "#9a9ea6",
+}
+
+
+def palette_from(colors: dict[str, str]) -> QPalette:
     p = QPalette()
-    window, base, text = QColor("#23262b"), QColor("#1b1d21"), QColor("#e6e8eb")
-    p.setColor(QPalette.ColorRole.Window, window)
-    p.setColor(QPalette.ColorRole.WindowText, text)
-    p.setColor(QPalette.ColorRole.Base, base)
-    p.setColor(QPalette.ColorRole.AlternateBase, QColor("#25282d"))
-    p.setColor(QPalette.ColorRole.ToolTipBase, QColor("#2d3036"))
-    p.setColor(QPalette.ColorRole.ToolTipText, text)
-    p.setColor(QPalette.ColorRole.PlaceholderText, QColor("#8b9098"))
-    p.setColor(QPalette.ColorRole.Text, text)
-    p.setColor(QPalette.ColorRole.Button, QColor("#2d3036"))
-    p.setColor(QPalette.ColorRole.ButtonText, text)
-    p.setColor(QPalette.ColorRole.BrightText, QColor("#ff6b6b"))
-    p.setColor(QPalette.ColorRole.Link, QColor("#79a8ff"))
-    p.setColor(QPalette.ColorRole.Highlight, QColor("#3d6bb3"))
-    p.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    for role, color in colors.items():
+        if role != "disabled":
+            p.setColor(getattr(QPalette.ColorRole, role), QColor(color))
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7c8088"))
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(colors["disabled"]))
     return p
+
+
+def dark_palette() -> QPalette:
+    return palette_from(DARK_COLORS)
 
 
 def light_palette() -> QPalette:
-    p = QPalette()
-    text = QColor("#1d2025")
-    p.setColor(QPalette.ColorRole.Window, QColor("#f3f4f6"))
-    p.setColor(QPalette.ColorRole.WindowText, text)
-    p.setColor(QPalette.ColorRole.Base, QColor("#ffffff"))
-    p.setColor(QPalette.ColorRole.AlternateBase, QColor("#f6f7f9"))
-    p.setColor(QPalette.ColorRole.ToolTipBase, QColor("#ffffff"))
-    p.setColor(QPalette.ColorRole.ToolTipText, text)
-    p.setColor(QPalette.ColorRole.PlaceholderText, QColor("#6b7079"))
-    p.setColor(QPalette.ColorRole.Text, text)
-    p.setColor(QPalette.ColorRole.Button, QColor("#e8eaee"))
-    p.setColor(QPalette.ColorRole.ButtonText, text)
-    p.setColor(QPalette.ColorRole.BrightText, QColor("#c0392b"))
-    p.setColor(QPalette.ColorRole.Link, QColor("#1f5fbf"))
-    p.setColor(QPalette.ColorRole.Highlight, QColor("#2f6fd0"))
-    p.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#9a9ea6"))
-    return p
+    return palette_from(LIGHT_COLORS)
 
 
 def apply_theme(app: QApplication, mode: str = "auto") -> None:
