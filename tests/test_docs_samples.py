@@ -155,8 +155,8 @@ def test_skill_samples_have_readable_front_matter(sample: Sample, tmp_path: Path
 
 
 def test_yaml_samples_load() -> None:
-    for sample in of("yaml", "yml"):  # none today; a loop, so an empty list is not a skipped test
-        yaml.safe_load(sample.body)
+    for sample in of("yaml", "yml"):
+        assert yaml.safe_load(sample.body) is not None, sample.where
 
 
 # -- code -----------------------------------------------------------------------------------------
@@ -172,8 +172,8 @@ def test_javascript_samples_pass_node_check(sample: Sample, tmp_path: Path) -> N
 
 
 def test_python_samples_compile() -> None:
-    for sample in of("python", "py"):  # none today; a loop, so an empty list is not a skipped test
-        compile(sample.body, sample.where, "exec")
+    for sample in of("python", "py"):
+        assert compile(sample.body, sample.where, "exec") is not None
 
 
 @pytest.mark.parametrize("sample", of("ts", "typescript"), ids=ids(of("ts", "typescript")))
@@ -247,10 +247,11 @@ def test_the_docs_show_aleph_ext_command_lines() -> None:
 def test_every_aleph_ext_line_is_accepted_by_the_cli(sample: Sample, line: str, argv: list[str],
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     try:
-        build_parser().parse_args(argv)
+        parsed = build_parser().parse_args(argv)
     except SystemExit as exc:
         pytest.fail(f"{sample.where}: `{line}` is not a valid command line ({capsys.readouterr().err.strip()})"
                     if exc.code else f"{sample.where}: `{line}` only prints help")
+    assert parsed.command == argv[0] or argv[0].startswith("-")
 
 
 RUN_DOCS = sorted({s.doc for s in SHELL if "run" in s.tags})

@@ -106,6 +106,7 @@ def test_plugin_edited_on_disk_shows_its_new_version_without_user_action(qtbot, 
         wait_until(qloop, lambda: row_of(w, "plain-skills")["Version"] == "2.5.0", timeout=20)
         write_static_plugin(home / "plugins" / "fresh-one", "fresh-one")
         wait_until(qloop, lambda: w.model.row_of("fresh-one") >= 0, timeout=20)
+        assert row_of(w, "plain-skills")["Version"] == "2.5.0" and row_of(w, "fresh-one")["Status"] == "Enabled"
     finally:
         close_window(qloop, w)
 
