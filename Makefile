@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_HOME ?= $(CURDIR)/.demo-home
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: fonts desktop-tools run test bench lint fuzz soak demo-build venv clean package package-test
+.PHONY: fonts qt-runtime desktop-tools run test bench lint fuzz soak demo-build venv clean package package-test
 
 venv: $(STAMP)
 
@@ -26,7 +26,20 @@ fonts:
 	@fc-list 2>/dev/null | grep -q . || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 		apt-get install -y -qq fonts-dejavu-core >/dev/null 2>&1 || echo "note: no fonts found; install fonts-dejavu-core"; }
 
-run: demo-build fonts
+# Qt's X11 platform plugin needs xcb libraries that minimal systems lack (libxcb-cursor0, ...).
+# Installed from Debian packages when ldd reports one missing and apt-get is usable; else a note.
+QT_XCB_PACKAGES := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+	libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libegl1
+qt-runtime: venv
+	@plugin=$$(find $(VENV) -name libqxcb.so | head -1); \
+	if [ -n "$$plugin" ] && ldd "$$plugin" 2>/dev/null | grep -q "not found"; then \
+		{ command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		  { apt-get install -y -qq $(QT_XCB_PACKAGES) >/dev/null 2>&1 || \
+		    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $(QT_XCB_PACKAGES) >/dev/null 2>&1; }; }; } || \
+		echo "note: the window needs these libraries: sudo apt-get install $(QT_XCB_PACKAGES)"; \
+	fi
+
+run: demo-build fonts qt-runtime
 	$(PY) -m aleph_gui.demo_home $(DEMO_HOME)
 	QT_QPA_PLATFORM= $(VENV)/bin/aleph-gui --home $(DEMO_HOME)
 

@@ -110,7 +110,16 @@ def main(argv: list[str] | None = None) -> int:
             await manager.stop()
 
     with loop:
-        code = loop.run_until_complete(run())
+        try:
+            code = loop.run_until_complete(run())
+        except RuntimeError:
+            # Qt stopped before the window closed (the display went away, the session ended). Plugin
+            # processes see their stdin close and exit by themselves; say what happened, no traceback.
+            print("aleph-gui: the window system ended the app before it could close cleanly", file=sys.stderr)
+            sys.stderr.flush()
+            # The loop that owns the manager's tasks and worker threads is gone, so a normal interpreter
+            # exit would wait on them forever; every state change is already committed to SQLite.
+            os._exit(1)
     if args.screenshot:
         Path(args.screenshot).expanduser().with_suffix(".ini.tmp").unlink(missing_ok=True)
     return code
