@@ -265,6 +265,13 @@ class Soak:
             roll = self.rng.random()
             if roll < 0.35:
                 victims = node_children()
+                for plugin_id in ("node-weather-tools", "node-jsonrpc-server"):
+                    if victims:
+                        break
+                    # Node plugins start lazily (and may be off right now): wake one to have a victim
+                    tool, args = TOOL_CALLS[plugin_id][0]
+                    await self.guarded(f"call {tool}", m.call_tool(plugin_id, tool, args))
+                    victims = node_children()
                 if victims:
                     victim = self.rng.choice(victims)
                     try:
