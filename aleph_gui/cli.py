@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported lazily at run time: start-up stays fast
@@ -157,6 +158,21 @@ def _unknown(plugin_id: str) -> int:
     return 1
 
 
+def _plugin_command(
+    body: Callable[[argparse.Namespace, StateDB, list[PluginInfo], PluginInfo], int],
+) -> Callable[[argparse.Namespace], int]:
+    """A command about one plugin (`args.id`): exit 1 with a clear message when it is unknown."""
+
+    def command(args: argparse.Namespace) -> int:
+        _, state, infos = _inventory(args)
+        info = _find(infos, args.id)
+        if info is None:
+            return _unknown(args.id)
+        return body(args, state, infos, info)
+
+    return command
+
+
 # -- inventory commands -------------------------------------------------------------------------
 
 
@@ -207,11 +223,9 @@ def _capability_line(cap: Any) -> str:
     return text
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    _, _, infos = _inventory(args)
-    info = _find(infos, args.id)
-    if info is None:
-        return _unknown(args.id)
+@_plugin_command
+def cmd_show(args: argparse.Namespace, state: StateDB, infos: list[PluginInfo],
+             info: PluginInfo) -> int:
     shadowed = [i for i in infos if i.id == info.id and i is not info]
     if args.json:
         from aleph_gui.core.scope import enforcement
@@ -271,11 +285,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if valid else 1
 
 
-def cmd_toggle(args: argparse.Namespace) -> int:
-    _, state, infos = _inventory(args)
-    info = _find(infos, args.id)
-    if info is None:
-        return _unknown(args.id)
+@_plugin_command
+def cmd_toggle(args: argparse.Namespace, state: StateDB, infos: list[PluginInfo],
+               info: PluginInfo) -> int:
     on = args.command == "enable"
     state.set_enabled(info.id, on)
     if not on:
@@ -290,11 +302,9 @@ def cmd_toggle(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_grant(args: argparse.Namespace) -> int:
-    _, state, infos = _inventory(args)
-    info = _find(infos, args.id)
-    if info is None:
-        return _unknown(args.id)
+@_plugin_command
+def cmd_grant(args: argparse.Namespace, state: StateDB, infos: list[PluginInfo],
+              info: PluginInfo) -> int:
     if info.manifest is None:
         _say(f"aleph-ext: cannot grant '{info.id}': its manifest could not be read ({info.state_reason})")
         return 1
@@ -304,11 +314,9 @@ def cmd_grant(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_revoke(args: argparse.Namespace) -> int:
-    _, state, infos = _inventory(args)
-    info = _find(infos, args.id)
-    if info is None:
-        return _unknown(args.id)
+@_plugin_command
+def cmd_revoke(args: argparse.Namespace, state: StateDB, infos: list[PluginInfo],
+               info: PluginInfo) -> int:
     if state.revoke(info.id):
         _say(f"revoked {info.id}: it will not run until you grant it again")
     else:

@@ -47,6 +47,7 @@ from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.ui import theme
 from aleph_gui.ui.actions import Actions, build_actions
+from aleph_gui.ui.banner import banner_layout
 from aleph_gui.ui.details import DetailsPane
 from aleph_gui.ui.hook_log import HookLogPanel, HookRate, HookRow
 from aleph_gui.ui.icons import app_icon, icon
@@ -86,11 +87,7 @@ class MessageBar(QFrame):
         close = QPushButton("Dismiss", self)
         close.setAccessibleName("Dismiss the message")
         close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self.icon_label)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close)
+        banner_layout(self, self.icon_label, self.label, close)
         self.hide()
 
     def show_message(self, text: str, error: bool = True) -> None:
@@ -121,11 +118,7 @@ class SafeModeBanner(QFrame):
         button = QPushButton("Leave safe mode", self)
         button.setAccessibleName("Leave safe mode and run your plugins again")
         button.clicked.connect(self.leave)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(pic)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(button)
+        banner_layout(self, pic, self.label, button)
         self.hide()
 
     def set_count(self, off: int) -> None:

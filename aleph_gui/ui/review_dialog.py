@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFrame,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.scope import RISK_ORDER, Permission, ScopeDiff, diff_scopes, enforcement
 from aleph_gui.ui import theme
+from aleph_gui.ui.banner import banner_layout
 from aleph_gui.ui.icons import app_icon, icon
 
 log = logging.getLogger(__name__)
@@ -190,11 +190,7 @@ class ReviewBar(QFrame):
         self.button.setAccessibleName("Review the next plugin's permissions")
         self.button.setToolTip("Review the next plugin (Ctrl+R)")
         self.button.clicked.connect(self._review_next)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self.icon_label)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.button)
+        banner_layout(self, self.icon_label, self.label, self.button)
         self.hide()
 
     def set_pending(self, pending: list[tuple[str, str]]) -> None:
