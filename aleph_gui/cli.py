@@ -1,8 +1,9 @@
 """`aleph-ext`: the headless extension manager (DESIGN.md § Interfaces).
 
 Inventory commands (`list`, `show`, `validate`, `enable`, `disable`, `grant`, `revoke`) are served
-here from discovery + the state database and never load plugin code, Qt or Extism. Commands that
-run plugins are parsed here and handed to `aleph_gui.cli_runtime.run(args)`; their arguments:
+here by a headless ExtensionManager (`load=False`) that never loads plugin code, Qt or Extism.
+Commands that run plugins are parsed here and handed to `aleph_gui.cli_runtime.run(args)`; their
+arguments:
 
     call ID TOOL [--input JSON]          -> args.id, args.tool, args.input
     fire EVENT [--payload JSON] [--json] -> args.event, args.payload, args.json
@@ -23,13 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported lazily at run time: start-up stays fast
     from aleph_gui.core.inventory import PluginInfo
+    from aleph_gui.core.manager import ExtensionManager
     from aleph_gui.core.paths import Locations
-    from aleph_gui.core.state import StateDB
 
 RUNTIME_COMMANDS = ("call", "fire", "skills", "install", "uninstall", "watch", "mcp", "service", "init")
 
@@ -127,62 +128,54 @@ def _locations(args: argparse.Namespace) -> Locations:
     return Locations.from_args(args.home, args.project, no_builtin=args.no_builtin)
 
 
-def _inventory(args: argparse.Namespace) -> tuple[Locations, StateDB, list[PluginInfo]]:
-    """Discover, decide states and record name conflicts between the plugins that would run."""
-    from aleph_gui.core.discovery import discover
-    from aleph_gui.core.inventory import build_inventory
-    from aleph_gui.core.registry import PluginRegistry
-    from aleph_gui.core.state import StateDB
+def _headless(body: Callable[[argparse.Namespace, ExtensionManager], Awaitable[int]],
+              ) -> Callable[[argparse.Namespace], int]:
+    """An inventory command: a manager that decides every plugin's state but runs no plugin code
+    (the same code path the window uses for every state change)."""
 
-    locations = _locations(args)
-    state = StateDB(locations.state_db)
-    infos = build_inventory(discover(locations), state, safe_mode=args.safe_mode)
-    registry = PluginRegistry()
-    for info in infos:
-        if info.manifest is not None and info.state in ("enabled", "needs_review"):
-            registry.register_manifest(info.manifest)
-    for info in infos:
-        if info.state in ("enabled", "needs_review"):
-            info.conflicts = registry.conflicts(info.id)
-    return locations, state, infos
+    def command(args: argparse.Namespace) -> int:
+        import asyncio
 
+        from aleph_gui.core.manager import ExtensionManager
 
-def _find(infos: list[PluginInfo], plugin_id: str) -> PluginInfo | None:
-    """The active plugin with that id (not the ones it overrides)."""
-    matches = [i for i in infos if i.id == plugin_id]
-    return next((i for i in matches if i.state != "overridden"), matches[0] if matches else None)
+        async def run() -> int:
+            manager = ExtensionManager(_locations(args), safe_mode=args.safe_mode, load=False)
+            try:
+                await manager.discover()
+                return await body(args, manager)
+            finally:
+                manager.state.close()
 
+        return asyncio.run(run())
 
-def _unknown(plugin_id: str) -> int:
-    _say(f"aleph-ext: unknown plugin '{plugin_id}' (aleph-ext list shows the discovered plugins)")
-    return 1
+    return command
 
 
 def _plugin_command(
-    body: Callable[[argparse.Namespace, StateDB, list[PluginInfo], PluginInfo], int],
+    body: Callable[[argparse.Namespace, ExtensionManager, PluginInfo], Awaitable[int]],
 ) -> Callable[[argparse.Namespace], int]:
     """A command about one plugin (`args.id`): exit 1 with a clear message when it is unknown."""
 
-    def command(args: argparse.Namespace) -> int:
-        _, state, infos = _inventory(args)
-        info = _find(infos, args.id)
-        if info is None:
-            return _unknown(args.id)
-        return body(args, state, infos, info)
+    async def command(args: argparse.Namespace, manager: ExtensionManager) -> int:
+        if not any(i.id == args.id for i in manager.plugins()):
+            _say(f"aleph-ext: unknown plugin '{args.id}' (aleph-ext list shows the discovered plugins)")
+            return 1
+        return await body(args, manager, manager.plugin(args.id))
 
-    return command
+    return _headless(command)
 
 
 # -- inventory commands -------------------------------------------------------------------------
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    locations, state, infos = _inventory(args)
+@_headless
+async def cmd_list(args: argparse.Namespace, manager: ExtensionManager) -> int:
+    infos = manager.plugins()
     if args.json:
         _print_json([i.to_json() for i in infos])
         return 0
     if not infos:
-        where = ", ".join(str(root) for _, root in locations.plugin_roots())
+        where = ", ".join(str(root) for _, root in manager.locations.plugin_roots())
         _say(f"no plugins found (looked in {where})")
         return 0
     rows = [("ID", "NAME", "VERSION", "KIND", "FORMAT", "ORIGIN", "STATE", "PROBLEMS")]
@@ -197,20 +190,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _scope_lines(info: PluginInfo) -> list[str]:
-    from aleph_gui.core.scope import diff_scopes, enforcement
-
     lines = [f"requested permissions (risk: {info.risk}):"]
-    for perm in info.requested.permissions():
-        lines.append(f"  [{perm.risk:<6}] {perm.text} — {enforcement(info.kind, perm.key)}")
+    for row in info.permissions:
+        if row.requested:
+            lines.append(f"  [{row.permission.risk:<6}] {row.permission.text} — {row.sentence}")
     if info.grant is None:
-        lines.append("granted: nothing yet" if info.requested.needs_review() else
+        lines.append("granted: nothing yet" if info.needs_approval else
                      "granted: nothing needed (it only writes its own log)")
     else:
-        diff = diff_scopes(info.grant.scope, info.requested)
         lines.append("granted: " + ", ".join(p.text for p in info.grant.scope.permissions()))
-        if diff.added:
-            lines.append("waiting for your approval (aleph-ext grant " + info.id + "):")
-            lines.extend(f"  [{p.risk:<6}] {p.text}" for p in diff.added)
+    if info.grant is not None and info.waiting:
+        lines.append("waiting for your approval (aleph-ext grant " + info.id + "):")
+        lines.extend(f"  [{r.permission.risk:<6}] {r.permission.text}" for r in info.waiting)
     return lines
 
 
@@ -224,15 +215,12 @@ def _capability_line(cap: Any) -> str:
 
 
 @_plugin_command
-def cmd_show(args: argparse.Namespace, state: StateDB, infos: list[PluginInfo],
-             info: PluginInfo) -> int:
-    shadowed = [i for i in infos if i.id == info.id and i is not info]
+async def cmd_show(args: argparse.Namespace, manager: ExtensionManager, info: PluginInfo) -> int:
+    shadowed = [i for i in manager.plugins() if i.id == info.id and i.path != info.path]
     if args.json:
-        from aleph_gui.core.scope import enforcement
-
         doc = info.to_json()
         doc["overrides"] = [{"origin": i.origin, "path": str(i.path)} for i in shadowed]
-        doc["scope"]["enforcement"] = {p.key: enforcement(info.kind, p.key) for p in info.requested.permissions()}
+        doc["scope"]["enforcement"] = {r.key: r.sentence for r in info.permissions if r.requested}
         doc["manifest"] = info.manifest.model_dump(mode="json") if info.manifest else None
         _print_json(doc)
         return 0
@@ -241,8 +229,7 @@ def cmd_show(args: argparse.Namespace, state: StateDB, infos: list[PluginInfo],
     lines.append(f"kind:    {info.kind}" + (f" ({info.format}, {info.manifest.manifest_file})" if info.manifest else ""))
     lines.append(f"origin:  {info.origin} — {info.path}")
     for other in shadowed:
-        verb = "overrides" if info.state != "overridden" else "also at"
-        lines.append(f"{verb} the {other.origin} plugin at {other.path}")
+        lines.append(f"overrides the {other.origin} plugin at {other.path}")
     if info.manifest and info.manifest.description:
         lines.append(f"about:   {info.manifest.description}")
     if info.manifest and info.manifest.capabilities:
@@ -286,16 +273,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 @_plugin_command
-def cmd_toggle(args: argparse.Namespace, state: StateDB, infos: list[PluginInfo],
-               info: PluginInfo) -> int:
-    on = args.command == "enable"
-    state.set_enabled(info.id, on)
-    if not on:
+async def cmd_toggle(args: argparse.Namespace, manager: ExtensionManager, info: PluginInfo) -> int:
+    if args.command == "disable":
+        await manager.disable(info.id)
         _say(f"disabled {info.id}")
-    elif info.state == "invalid":
+        return 0
+    info = await manager.enable(info.id)
+    if info.state == "invalid":
         _say(f"enabled {info.id}, but it cannot run until its manifest is fixed: {info.state_reason}")
-    elif info.manifest is not None and info.origin != "builtin" and info.requested.needs_review() and (
-            info.grant is None or info.state == "needs_review"):
+    elif info.state == "needs_review":
         _say(f"enabled {info.id}; it still needs your approval: aleph-ext grant {info.id}")
     else:
         _say(f"enabled {info.id}")
@@ -303,21 +289,21 @@ def cmd_toggle(args: argparse.Namespace, state: StateDB, infos: list[PluginInfo]
 
 
 @_plugin_command
-def cmd_grant(args: argparse.Namespace, state: StateDB, infos: list[PluginInfo],
-              info: PluginInfo) -> int:
+async def cmd_grant(args: argparse.Namespace, manager: ExtensionManager, info: PluginInfo) -> int:
     if info.manifest is None:
         _say(f"aleph-ext: cannot grant '{info.id}': its manifest could not be read ({info.state_reason})")
         return 1
-    grant = state.set_grant(info.id, info.manifest.scope)
-    texts = [p.text for p in grant.scope.permissions()]
-    _say(f"granted {info.id}: " + "; ".join(texts))
+    info = await manager.grant(info.id)
+    assert info.grant is not None
+    _say(f"granted {info.id}: " + "; ".join(p.text for p in info.grant.scope.permissions()))
     return 0
 
 
 @_plugin_command
-def cmd_revoke(args: argparse.Namespace, state: StateDB, infos: list[PluginInfo],
-               info: PluginInfo) -> int:
-    if state.revoke(info.id):
+async def cmd_revoke(args: argparse.Namespace, manager: ExtensionManager, info: PluginInfo) -> int:
+    had_grant = info.grant is not None
+    await manager.revoke(info.id)
+    if had_grant:
         _say(f"revoked {info.id}: it will not run until you grant it again")
     else:
         _say(f"{info.id} had no granted permissions; nothing to revoke")
@@ -325,18 +311,10 @@ def cmd_revoke(args: argparse.Namespace, state: StateDB, infos: list[PluginInfo]
 
 
 def cmd_runtime(args: argparse.Namespace) -> int:
-    """Commands that load plugins live in `cli_runtime` (written with the manager)."""
-    import importlib
+    """Commands that load plugins or run the live manager live in `cli_runtime`."""
+    from aleph_gui import cli_runtime
 
-    try:
-        cli_runtime = importlib.import_module("aleph_gui.cli_runtime")
-    except ModuleNotFoundError as exc:
-        if exc.name != "aleph_gui.cli_runtime":
-            raise
-        _say(f"aleph-ext {args.command}: this command needs the plugin runtime, which is not part of "
-             "this build yet")
-        return 1
-    return int(cli_runtime.run(args))
+    return cli_runtime.run(args)
 
 
 COMMANDS = {

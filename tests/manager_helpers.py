@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aleph_gui.core.events import ChangeEvent
+from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.core.paths import Locations
 
@@ -62,3 +63,16 @@ class Recorder:
 
 def manager_for(home: Path, project: Path | None = None, **kwargs: Any) -> ExtensionManager:
     return ExtensionManager(Locations(home=home, project=project, builtin=None), **kwargs)
+
+
+def headless_plugins(locations: Locations, *, safe_mode: bool = False) -> list[PluginInfo]:
+    """What `aleph-ext list` sees: a manager that decides states but runs no plugin code."""
+
+    async def scan() -> list[PluginInfo]:
+        manager = ExtensionManager(locations, safe_mode=safe_mode, load=False)
+        try:
+            return await manager.discover()
+        finally:
+            manager.state.close()
+
+    return asyncio.run(scan())

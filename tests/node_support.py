@@ -9,10 +9,10 @@ from typing import Any
 
 import psutil
 import pytest
+from runtime_support import runtime_context
 
 from aleph_gui.core.manifest.detect import load_plugin_folder
 from aleph_gui.core.manifest.model import Capability, PluginManifest
-from aleph_gui.core.runtime.base import RuntimeContext
 from aleph_gui.core.runtime.node import NodeRuntime
 from aleph_gui.core.scope import Scope
 from aleph_gui.core.state import StateDB
@@ -28,6 +28,7 @@ class Harness:
     """A runtime plus everything it told the manager: log lines, registrations, state reports."""
 
     runtime: NodeRuntime
+    state: StateDB = None  # type: ignore[assignment]  # the home's database (the runtime never sees it)
     logs: list[tuple[str, str]] = field(default_factory=list)
     registered: list[Capability] = field(default_factory=list)
     undone: list[Capability] = field(default_factory=list)
@@ -51,9 +52,9 @@ def make_runtime(folder: Path, home: Path, scope: Scope | None = None, **options
         harness.registered.append(cap)
         return lambda: harness.undone.append(cap)
 
-    ctx = RuntimeContext(
-        manifest=manifest, root=folder.resolve(), scope=scope if scope is not None else manifest.scope,
-        state=StateDB(home / "state.db"), config={},
+    harness.state = StateDB(home / "state.db")
+    ctx = runtime_context(
+        manifest, folder, harness.state, scope=scope,
         log=lambda level, msg: harness.logs.append((level, msg)),
         register=register,
         report_state=lambda state, reason: harness.states.append((state, reason)),

@@ -11,11 +11,11 @@ from typing import Any
 
 import psutil
 import pytest
+from runtime_support import runtime_context
 
 from aleph_gui.core.errors import PluginNotRunnable
 from aleph_gui.core.hooks import FireResult, HookExecutor, handler_from_capability
 from aleph_gui.core.manifest.claude import parse_claude_plugin
-from aleph_gui.core.runtime.base import RuntimeContext
 from aleph_gui.core.runtime.command import CommandRuntime
 from aleph_gui.core.state import StateDB
 
@@ -43,8 +43,8 @@ async def load(root: Path, tmp_path: Path, **handler_kw: Any) -> tuple[HookExecu
     result = parse_claude_plugin(root, ".claude-plugin/plugin.json")
     assert result.manifest is not None, result.problems
     logs: list[str] = []
-    ctx = RuntimeContext(manifest=result.manifest, root=root.resolve(), scope=result.manifest.scope,
-                         state=StateDB(tmp_path / "state.db"), log=lambda lvl, msg: logs.append(f"{lvl}: {msg}"))
+    ctx = runtime_context(result.manifest, root, StateDB(tmp_path / "state.db"),
+                          log=lambda lvl, msg: logs.append(f"{lvl}: {msg}"))
     runtime = CommandRuntime(ctx)
     await runtime.start()
     ex = HookExecutor()

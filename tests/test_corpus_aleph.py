@@ -7,13 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from manager_helpers import headless_plugins
 
-from aleph_gui.core.discovery import discover
-from aleph_gui.core.inventory import build_inventory
 from aleph_gui.core.manifest.aleph_json import looks_like_claude_manifest
 from aleph_gui.core.manifest.detect import load_manifest_file
 from aleph_gui.core.paths import Locations
-from aleph_gui.core.state import StateDB
 
 CORPUS_ROOTS = [Path(__file__).resolve().parents[2] / "shared" / "corpus",
                 Path(__file__).resolve().parent / "data" / "corpus"]
@@ -65,8 +63,7 @@ def test_valid_aleph_plugins_list(tmp_path: Path) -> None:
         entry = text.split('entry = "', 1)[1].split('"', 1)[0]
         (folder / entry).parent.mkdir(parents=True, exist_ok=True)
         (folder / entry).write_bytes(b"")
-    infos = build_inventory(discover(Locations(home=home, project=None, builtin=None)),
-                            StateDB(home / "state.db"))
+    infos = headless_plugins(Locations(home=home, project=None, builtin=None))
     states = {i.id: i.state for i in infos}
     problems = {i.id: [p.sentence() for p in i.problems] for i in infos}
     expected = {"diagnostics", "diff-viewer", "llm-task", "media-office", "memory-analytics",

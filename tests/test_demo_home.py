@@ -6,12 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from manager_helpers import headless_plugins
 from plugin_files import write_plugin
 
-from aleph_gui.core.discovery import discover
-from aleph_gui.core.inventory import build_inventory
 from aleph_gui.core.paths import Locations
-from aleph_gui.core.state import StateDB
 from aleph_gui.demo_home import populate
 
 
@@ -30,7 +28,7 @@ def demo_source(tmp_path: Path) -> Path:
 
 
 def states(home: Path) -> dict[str, str]:
-    infos = build_inventory(discover(Locations(home=home, project=None, builtin=None)), StateDB(home / "state.db"))
+    infos = headless_plugins(Locations(home=home, project=None, builtin=None))
     return {i.id: i.state for i in infos}
 
 

@@ -7,12 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from manager_helpers import headless_plugins
 from test_gui_support import demo_home, modal_guard, write_static_plugin  # noqa: F401
 
-from aleph_gui.core.discovery import discover
-from aleph_gui.core.inventory import build_inventory
 from aleph_gui.core.paths import Locations
-from aleph_gui.core.state import StateDB
 from aleph_gui.ui.hook_log import HookLogFilter, HookLogModel, HookLogPanel, HookRate, HookRow
 from aleph_gui.ui.plugin_table import FilterQuery, PluginFilterProxy, PluginTableModel
 
@@ -21,9 +19,7 @@ from aleph_gui.ui.plugin_table import FilterQuery, PluginFilterProxy, PluginTabl
 def infos(tmp_path: Path):
     home = demo_home(tmp_path)
     locations = Locations(home=home, project=None, builtin=None)
-    state = StateDB(locations.state_db)
-    yield build_inventory(discover(locations), state)
-    state.close()
+    return headless_plugins(locations)
 
 
 def visible_ids(proxy: PluginFilterProxy) -> set[str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from aleph_gui.core.discovery import discover
-from aleph_gui.core.inventory import build_inventory
+from manager_helpers import headless_plugins
+
 from aleph_gui.core.paths import Locations
 from aleph_gui.core.scope import Scope
 from aleph_gui.core.state import StateDB
@@ -16,7 +16,7 @@ NEEDS_KV = '[plugin]\nid = "{id}"\nversion = "1.0.0"\n[scope]\nallowed_apis = ["
 
 
 def states(locations: Locations, state_db: StateDB, **kw) -> dict[tuple[str, str], str]:
-    return {(i.id, i.origin): i.state for i in build_inventory(discover(locations), state_db, **kw)}
+    return {(i.id, i.origin): i.state for i in headless_plugins(locations, **kw)}
 
 
 def test_state_words(locations: Locations, state_db: StateDB, make_plugin: Callable[..., Path]) -> None:
@@ -48,7 +48,7 @@ def test_project_overrides_user_and_builtin_is_preapproved(tmp_path: Path, state
     (builtin / "core-tools").mkdir(parents=True)
     (builtin / "core-tools" / "plugin.toml").write_text(NEEDS_KV.format(id="core-tools"))
     with_builtin = Locations(home=locations.home, project=locations.project, builtin=builtin)
-    infos = build_inventory(discover(with_builtin), state_db)
+    infos = headless_plugins(with_builtin)
     by_key = {(i.id, i.origin): i for i in infos}
     assert by_key[("dup", "project")].state == "enabled"
     assert by_key[("dup", "user")].state == "overridden"
@@ -59,7 +59,7 @@ def test_project_overrides_user_and_builtin_is_preapproved(tmp_path: Path, state
 def test_safe_mode_disables_all_but_builtin(locations: Locations, state_db: StateDB,
                                             make_plugin: Callable[..., Path]) -> None:
     make_plugin("quiet", {"plugin.toml": LOG_ONLY.format(id="quiet")})
-    (info,) = build_inventory(discover(locations), state_db, safe_mode=True)
+    (info,) = headless_plugins(locations, safe_mode=True)
     assert (info.state, info.state_reason) == ("disabled", "safe mode: only builtin plugins run")
 
 
@@ -67,7 +67,7 @@ def test_to_json_has_what_list_promises(locations: Locations, state_db: StateDB,
                                         make_plugin: Callable[..., Path]) -> None:
     make_plugin("asks", {"plugin.toml": NEEDS_KV.format(id="asks") +
                          '[[hooks]]\nevent = "message_received"\nhandler = "h"\n[[tools]]\nname = "t"\n'})
-    (info,) = build_inventory(discover(locations), state_db)
+    (info,) = headless_plugins(locations)
     doc = info.to_json()
     for key in ("id", "name", "version", "format", "kind", "origin", "path", "state", "capabilities",
                 "scope", "problems"):

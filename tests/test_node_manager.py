@@ -76,3 +76,19 @@ def test_cli_calls_a_node_tool_and_starts_a_service(tmp_path: Path) -> None:
     assert started.returncode == 0, started.stderr
     missing = run_cli(locations.home, locations.project, "service", "start", "node-jsonrpc-server", "nope")
     assert missing.returncode == 1 and "no service named 'nope'" in missing.stderr
+
+
+async def test_unloading_withdraws_what_the_running_code_registered(tmp_path: Path) -> None:
+    locations = home_with(tmp_path, DATA / "esm-module")
+    async with ExtensionManager(locations) as m:
+        assert await m.call_tool("esm-module", "shout", {"text": "hi"}) == "HI!"
+        by_code = [(r.kind, r.name) for r in m.registry.entries(plugin_id="esm-module") if r.source == "runtime"]
+        assert ("command", "esm:hello") in by_code and ("hook", "before_tool_call") in by_code
+        assert any(h.plugin_id == "esm-module" for h in m.hooks.handlers("before_tool_call"))
+        await m.disable("esm-module")
+        assert m.registry.entries(plugin_id="esm-module") == []
+        assert not any(h.plugin_id == "esm-module" for h in m.hooks.handlers())
+        await m.enable("esm-module")  # a fresh version registers again, and only once
+        assert await m.call_tool("esm-module", "shout", {"text": "x"}) == "X!"
+        by_code = [(r.kind, r.name) for r in m.registry.entries(plugin_id="esm-module") if r.source == "runtime"]
+        assert by_code.count(("command", "esm:hello")) == 1

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from aleph_gui.core.review import Enforcement, enforcement
 from aleph_gui.core.scope import (
     FileAccess,
     NetworkAccess,
     Scope,
     diff_scopes,
-    enforcement,
     is_covered,
     risk_of,
 )
@@ -63,10 +63,10 @@ def test_no_grant_covers_only_log() -> None:
 
 
 def test_enforcement_labels_never_overclaim() -> None:
-    assert enforcement("nodejs", "net:*") == "not enforced for Node.js plugins"
-    assert enforcement("wasm", "net:api.example.com").startswith("enforced")
-    assert enforcement("claude", "shell") == "not sandboxed: runs as you"
-    assert enforcement("static", "file:read:/").startswith("declared only")
+    assert enforcement("nodejs", "net:*") == (Enforcement.NOT_ENFORCED, "not enforced for Node.js plugins")
+    assert enforcement("wasm", "net:api.example.com")[0] is Enforcement.ENFORCED
+    assert enforcement("claude", "shell") == (Enforcement.RUNS_AS_YOU, "not sandboxed: runs as you")
+    assert enforcement("static", "file:read:/")[0] is Enforcement.DECLARED_ONLY
 
 
 def test_digest_is_stable_and_exact() -> None:

@@ -13,8 +13,8 @@ import pytest
 from wasm_support import files_scope, make_runtime, manifest, net_scope, plugin_folder
 
 from aleph_gui.core.errors import PluginCallError, ScopeDenied
+from aleph_gui.core.host_api import KV_VALUE_MAX
 from aleph_gui.core.runtime.wasm import CompileCache
-from aleph_gui.core.runtime.wasm_host import KV_VALUE_MAX
 from aleph_gui.core.scope import Scope
 from aleph_gui.core.state import StateDB
 

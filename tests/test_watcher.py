@@ -72,3 +72,22 @@ async def test_editor_style_save_is_one_reload(tmp_path: Path) -> None:
         assert m.plugin("ed").state == "enabled"
     finally:
         await m.stop()
+
+
+async def test_plugin_locations_created_after_start_are_watched(tmp_path: Path) -> None:
+    home, project = tmp_path / "home", tmp_path / "project"
+    project.mkdir()
+    rec = Recorder()
+    m = manager_for(home, project, watch=True)
+    m.subscribe(rec)
+    await m.start()
+    try:
+        assert not (project / ".aleph").exists() and m.plugins() == []
+        folder = write_plugin(project / ".aleph" / "plugins", "late", {"plugin.toml": static_toml("late")})
+        await rec.wait_for(lambda: any(i.id == "late" for i in m.plugins()))
+        assert m.plugin("late").origin == "project"
+        # the new location is watched from now on: an edit is picked up like anywhere else
+        (folder / "plugin.toml").write_text(static_toml("late", version="2.0.0"))
+        await rec.wait_for(lambda: m.plugin("late").version == "2.0.0")
+    finally:
+        await m.stop()

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runtime_support import runtime_context
+
 from aleph_gui.core.manifest.detect import load_plugin_folder
 from aleph_gui.core.manifest.model import Capability, Limits, PluginManifest
-from aleph_gui.core.runtime.base import RuntimeContext
 from aleph_gui.core.runtime.wasm import CompileCache, WasmRuntime
 from aleph_gui.core.scope import FileAccess, NetworkAccess, Scope
 from aleph_gui.core.state import StateDB
@@ -58,10 +59,9 @@ def manifest(module: str, *, plugin_id: str = "wasm-test", tools: dict[str, str]
 def make_runtime(root: Path, man: PluginManifest, state: StateDB, *, scope: Scope | None = None,
                  config: dict[str, Any] | None = None, cache: CompileCache | None = None) -> Harness:
     harness = Harness(runtime=None)  # type: ignore[arg-type]
-    ctx = RuntimeContext(manifest=man, root=root.resolve(), scope=scope if scope is not None else man.scope,
-                         state=state, config=config or {},
-                         log=lambda level, msg: harness.logs.append((level, msg)),
-                         report_state=lambda st, reason: harness.states.append((st, reason)))
+    ctx = runtime_context(man, root, state, scope=scope, config=config,
+                          log=lambda level, msg: harness.logs.append((level, msg)),
+                          report_state=lambda st, reason: harness.states.append((st, reason)))
     harness.runtime = WasmRuntime(ctx, cache=cache if cache is not None else CompileCache())
     return harness
 

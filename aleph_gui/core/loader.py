@@ -1,8 +1,9 @@
-"""Turn a validated, approved plugin into a running one: runtime + registry entries + hook handlers.
+"""One running version of a plugin: its runtime, and its registrations in the registry and the executor.
 
-`prepare()` does all the slow work (compile, spawn) without touching shared state, so a reload can
-prepare the new version while the old one keeps serving; `activate()` then swaps registrations in one
-synchronous step (no await), so every event sees either the old or the new handlers, never neither.
+`LoadedPlugin.start()` does all the slow work (compile, spawn) without touching shared state, so a
+reload can prepare the new version while the old one keeps serving; `activate()` then registers in
+one synchronous step (no await), so every event sees either the old or the new handlers, never neither.
+Every registration's undo goes into the version's one `Disposables` list; `deactivate()` runs them.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aleph_gui.core.hook_result import HookResult
 from aleph_gui.core.hooks import HookExecutor, HookHandler
 from aleph_gui.core.manifest.model import Capability, PluginManifest
-from aleph_gui.core.registry import PluginRegistry, Undo
+from aleph_gui.core.registry import Disposables, PluginRegistry, Undo
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
 from aleph_gui.core.tool_args import compile_validator
 
@@ -99,43 +99,11 @@ class TrackedRuntime(PluginRuntime):
         return getattr(self.inner, name)
 
 
-@dataclass
-class LoadedPlugin:
-    manifest: PluginManifest
-    path: Path
-    origin: str
-    runtime: TrackedRuntime | None
-    undos: list[Undo] = field(default_factory=list)
-    runtime_undos: list[Undo] = field(default_factory=list)  # registrations made by running code
-    validators: dict[str, Any] = field(default_factory=dict)  # tool -> compiled argument validator
-
-    def check_arguments(self, tool: str, schema: dict[str, Any], arguments: dict[str, Any]) -> None:
-        """Validate tool arguments; the compiled validator is kept for the life of this version."""
-        validator = self.validators.get(tool)
-        if validator is None:
-            validator = self.validators[tool] = compile_validator(schema)
-        validator(self.manifest.id, tool, arguments)
-
-    def deactivate(self) -> None:
-        """Remove every registration and hook handler (synchronous: part of an atomic swap)."""
-        for undo in reversed(self.undos):
-            undo()
-        self.undos.clear()
-
-    async def retire(self) -> None:
-        """Stop the runtime once its calls in flight are done."""
-        if self.runtime is None:
-            return
-        await self.runtime.wait_idle(RETIRE_GRACE_S)
-        await self.runtime.stop()
-        for undo in reversed(self.runtime_undos):
-            undo()
-        self.runtime_undos.clear()
-
-
-def hook_handlers(manifest: PluginManifest, runtime: PluginRuntime | None) -> list[HookHandler]:
+def hook_handlers(manifest: PluginManifest, runtime: PluginRuntime | None,
+                  caps: list[Capability] | None = None) -> list[HookHandler]:
+    """The executor entries for a plugin's hook capabilities (the manifest's, or `caps`)."""
     handlers = []
-    for cap in manifest.of_type("hook"):
+    for cap in (caps if caps is not None else manifest.of_type("hook")):
         is_command = cap.details.get("hook_type") is not None
         default = DEFAULT_COMMAND_HOOK_TIMEOUT_MS if is_command else (
             manifest.limits.hook_timeout_ms or DEFAULT_HOOK_TIMEOUT_MS)
@@ -157,45 +125,64 @@ def _skip_reason(cap: Capability, runtime: PluginRuntime | None) -> str:
     return ""
 
 
-async def prepare(ctx: RuntimeContext, origin: str) -> LoadedPlugin:
-    """Build and start the runtime for a plugin version; raises AlephError when it cannot run."""
-    cls = runtime_class(ctx.manifest)
-    runtime = TrackedRuntime(cls(ctx)) if cls else None
-    loaded = LoadedPlugin(ctx.manifest, ctx.root, origin, runtime)
-    if runtime is not None:
-        await runtime.start()
-    return loaded
+class LoadedPlugin:
+    """One running version of one plugin."""
 
+    def __init__(self, manifest: PluginManifest, path: Path, origin: str) -> None:
+        self.manifest = manifest
+        self.path = path  # resolved plugin folder
+        self.origin = origin
+        self.runtime: TrackedRuntime | None = None
+        self.disposables = Disposables()
+        self._validators: dict[str, Callable[[str, str, Any], None]] = {}
 
-def activate(loaded: LoadedPlugin, registry: PluginRegistry, executor: HookExecutor) -> None:
-    """Register static capabilities and hook handlers (synchronous)."""
-    loaded.undos.append(registry.register_manifest(loaded.manifest))
-    for handler in hook_handlers(loaded.manifest, loaded.runtime):
-        loaded.undos.append(executor.add(handler))
+    async def start(self, ctx: RuntimeContext) -> None:
+        """Build and start the runtime; raises AlephError when the plugin cannot run."""
+        cls = runtime_class(self.manifest)
+        if cls is not None:
+            self.runtime = TrackedRuntime(cls(ctx))
+            await self.runtime.start()
 
+    def registrar(self, registry: PluginRegistry, executor: HookExecutor) -> Callable[[Capability], Undo]:
+        """`ctx.register` for running code (Node module shape): what the manifest already declares is
+        not registered twice; new hooks also get a handler in the executor."""
+        declared = {(c.type, c.label) for c in self.manifest.capabilities}
+        manifest = self.manifest
 
-def runtime_registrar(registry: PluginRegistry, executor: HookExecutor, manifest: PluginManifest,
-                      current: Callable[[], LoadedPlugin | None]) -> Callable[[Capability], Undo]:
-    """`ctx.register` for running code (Node module shape): what the manifest already declares is
-    not registered twice; new hooks also get a handler in the executor. Undos are kept on the
-    loaded plugin so unload leaves nothing behind."""
-    declared = {(c.type, c.label) for c in manifest.capabilities}
+        def register(cap: Capability) -> Undo:
+            if (cap.type, cap.label) in declared:
+                return lambda: None
+            undos = [registry.register(manifest.id, cap, source="runtime")]
+            if cap.type == "hook":
+                undos += [executor.add(h) for h in hook_handlers(manifest, self.runtime, [cap])]
 
-    def register(cap: Capability) -> Undo:
-        if (cap.type, cap.label) in declared:
-            return lambda: None
-        undos = [registry.register(manifest.id, cap, source="runtime")]
-        loaded = current()
-        if cap.type == "hook" and loaded is not None:
-            for handler in hook_handlers(manifest.model_copy(update={"capabilities": [cap]}), loaded.runtime):
-                undos.append(executor.add(handler))
+            def withdraw() -> None:
+                for undo in reversed(undos):
+                    undo()
 
-        def undo() -> None:
-            for u in reversed(undos):
-                u()
+            return self.disposables.add(withdraw)
 
-        if loaded is not None:
-            loaded.runtime_undos.append(undo)
-        return undo
+        return register
 
-    return register
+    def activate(self, registry: PluginRegistry, executor: HookExecutor) -> None:
+        """Register the manifest's capabilities and hook handlers (synchronous)."""
+        self.disposables.add(registry.register_manifest(self.manifest))
+        for handler in hook_handlers(self.manifest, self.runtime):
+            self.disposables.add(executor.add(handler))
+
+    def deactivate(self) -> None:
+        """Withdraw every registration and hook handler (synchronous: part of an atomic swap)."""
+        self.disposables.dispose()
+
+    async def retire(self) -> None:
+        """Stop the runtime once its calls in flight are done."""
+        if self.runtime is not None:
+            await self.runtime.wait_idle(RETIRE_GRACE_S)
+            await self.runtime.stop()
+
+    def check_arguments(self, tool: str, schema: dict[str, Any], arguments: dict[str, Any]) -> None:
+        """Validate tool arguments; the compiled validator is kept for the life of this version."""
+        validator = self._validators.get(tool)
+        if validator is None:
+            validator = self._validators[tool] = compile_validator(schema)
+        validator(self.manifest.id, tool, arguments)

@@ -15,6 +15,45 @@ from aleph_gui.core.manifest.model import CAPABILITY_TYPES, Capability, PluginMa
 
 Undo = Callable[[], None]
 
+
+class Disposables:
+    """The undos of one running plugin version, in one list (npe2's PluginContext idea): its registry
+    entries, its hook handlers and what its running code registered. `dispose()` runs them all, once.
+
+    `add` returns a handle that runs its undo at most once and forgets it, so a runtime that withdraws
+    one registration early and the final dispose never undo the same thing twice. After `dispose`,
+    anything added (a retired version's code registering late) is undone at once.
+    """
+
+    def __init__(self) -> None:
+        self._handles: list[Undo] = []
+        self.closed = False
+
+    def add(self, undo: Undo) -> Undo:
+        if self.closed:
+            undo()
+            return lambda: None
+        done = False
+
+        def handle() -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            self._handles.remove(handle)
+            undo()
+
+        self._handles.append(handle)
+        return handle
+
+    def dispose(self) -> None:
+        self.closed = True
+        for handle in reversed(list(self._handles)):
+            handle()
+
+    def __len__(self) -> int:
+        return len(self._handles)
+
 # Kinds whose names must be unique across plugins (hooks share events by design).
 UNIQUE_KINDS = frozenset(CAPABILITY_TYPES) - {"hook"}
 

@@ -123,7 +123,7 @@ class ScopeDiff(BaseModel):
         return bool(self.added)
 
 
-def _covered(item: Permission, granted: dict[str, Permission]) -> bool:
+def covers(granted: dict[str, Permission], item: Permission) -> bool:
     """A requested item is covered by an identical grant, or a wider one of the same kind."""
     if item.key in granted:
         return True
@@ -154,8 +154,8 @@ def diff_scopes(granted: Scope | None, requested: Scope) -> ScopeDiff:
     """Compare a grant with a request; `added` is what the user has not approved yet (highest risk first)."""
     req = {p.key: p for p in requested.permissions()}
     old = {p.key: p for p in (granted.permissions() if granted else [])}
-    added = [p for p in req.values() if p.key != "api:log" and not _covered(p, old)]
-    unchanged = [p for p in req.values() if p.key in old or (p.key == "api:log") or _covered(p, old)]
+    added = [p for p in req.values() if p.key != "api:log" and not covers(old, p)]
+    unchanged = [p for p in req.values() if p.key in old or (p.key == "api:log") or covers(old, p)]
     removed = [p for p in old.values() if p.key not in req]
     order = lambda p: (RISK_ORDER[p.risk], p.key)  # noqa: E731
     return ScopeDiff(added=sorted(added, key=order), removed=sorted(removed, key=order),
@@ -169,25 +169,3 @@ def is_covered(granted: Scope | None, requested: Scope) -> bool:
     if granted is None:
         return False
     return not diff_scopes(granted, requested).widens
-
-
-# What each runtime enforces, for the "enforced by the sandbox / declared only" labels.
-ENFORCEMENT: dict[str, dict[str, str]] = {
-    "wasm": {"api": "enforced (host functions withheld)", "file": "enforced (WASI allowed paths)",
-             "net": "enforced (Extism allowed hosts)", "shell": "enforced (WASM cannot run programs)"},
-    "nodejs": {"api": "enforced (host API checked by the app)",
-               "file": "enforced (Node.js permission model)",
-               "net": "not enforced for Node.js plugins",
-               "shell": "enforced (child processes denied unless granted)"},
-}
-
-
-def enforcement(kind: str, permission_key: str) -> str:
-    """How a permission is enforced for a plugin of this kind, in words."""
-    family = permission_key.split(":", 1)[0]
-    by_kind = ENFORCEMENT.get(kind)
-    if by_kind is None:
-        if family == "shell":
-            return "not sandboxed: runs as you"
-        return "declared only (no code of this plugin runs in a sandbox)"
-    return by_kind.get(family, "declared only")

@@ -168,6 +168,10 @@ class StateDB:
             self._conn.execute("INSERT OR REPLACE INTO kv(id, key, value) VALUES(?, ?, ?)",
                                (plugin_id, key, value))
 
+    def kv_store(self, plugin_id: str) -> PluginKv:
+        """The key/value rows of one plugin, bound: what a runtime gets instead of the database."""
+        return PluginKv(self, plugin_id)
+
     # -- forgetting a plugin (uninstall) -------------------------------------------------
     def forget(self, plugin_id: str) -> None:
         with self._lock, self._tx():
@@ -204,6 +208,22 @@ class StateDB:
     def integrity_ok(self) -> bool:
         with self._lock:
             return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+class PluginKv:
+    """One plugin's own key/value store (`host_api.KvStore`)."""
+
+    __slots__ = ("_db", "_plugin_id")
+
+    def __init__(self, db: StateDB, plugin_id: str) -> None:
+        self._db = db
+        self._plugin_id = plugin_id
+
+    def get(self, key: str) -> bytes | None:
+        return self._db.kv_get(self._plugin_id, key)
+
+    def set(self, key: str, value: bytes) -> None:
+        self._db.kv_set(self._plugin_id, key, value)
 
 
 class StateSnapshot:

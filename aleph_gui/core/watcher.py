@@ -2,6 +2,8 @@
 
 Bursts are coalesced (an editor's save-rename-delete dance arrives as one batch), then each batch
 becomes: new or removed folders -> a rescan; changed files of a known plugin -> reload of that plugin.
+Locations that do not exist yet (a project's `.aleph/plugins`, a skills folder) are looked for every
+`APPEAR_POLL_S`; when one appears the watch is restarted with it and the manager rescans.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 40  # long enough to merge one save, short enough to feel instant
 STEP_MS = 10
+APPEAR_POLL_S = 0.5  # three stat calls: how soon a newly created plugin location is noticed
 
 
 class PluginWatcher:
@@ -29,16 +32,17 @@ class PluginWatcher:
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # handled change batches (for tests and the soak)
 
-    def watched_roots(self) -> list[Path]:
+    def candidate_roots(self) -> list[Path]:
         locs = self.manager.locations
-        locs.user_plugins.mkdir(parents=True, exist_ok=True)
-        roots = [root for _, root in locs.plugin_roots()] + list(locs.skill_dirs)
-        return [r for r in roots if r.is_dir()]
+        return [root for _, root in locs.plugin_roots()] + list(locs.skill_dirs)
+
+    def watched_roots(self) -> list[Path]:
+        self.manager.locations.user_plugins.mkdir(parents=True, exist_ok=True)
+        return [r for r in self.candidate_roots() if r.is_dir()]
 
     async def start(self) -> None:
-        roots = self.watched_roots()
         ready = asyncio.Event()
-        self._task = asyncio.create_task(self._run(roots, ready), name="plugin-watcher")
+        self._task = asyncio.create_task(self._run(ready), name="plugin-watcher")
         await asyncio.wait_for(ready.wait(), timeout=5)
 
     async def stop(self) -> None:
@@ -50,12 +54,41 @@ class PluginWatcher:
                 self._task.cancel()
             self._task = None
 
-    async def _run(self, roots: list[Path], ready: asyncio.Event) -> None:
-        if not roots:
-            ready.set()
+    async def _run(self, ready: asyncio.Event) -> None:
+        """Watch the existing locations; restart the watch whenever a missing one appears."""
+        while not self._stop.is_set():
+            roots = self.watched_roots()
+            missing = [r for r in self.candidate_roots() if r not in roots]
+            cycle = asyncio.Event()  # set on stop, or when a missing location appears
+            waiters = [asyncio.create_task(self._stop.wait()),
+                       asyncio.create_task(self._appeared(missing))]
+            for waiter in waiters:
+                waiter.add_done_callback(lambda _: cycle.set())
+            try:
+                await self._watch(roots, cycle, ready)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+            if not self._stop.is_set():
+                try:
+                    await self.manager.discover()  # what the new location holds
+                    self.manager.notify_skills_changed()
+                except Exception:
+                    log.exception("could not scan a newly created plugin location")
+
+    async def _appeared(self, missing: list[Path]) -> None:
+        if not missing:
             await self._stop.wait()
             return
-        watch = watchfiles.awatch(*roots, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self._stop,
+        while not any(r.is_dir() for r in missing):
+            await asyncio.sleep(APPEAR_POLL_S)
+
+    async def _watch(self, roots: list[Path], cycle: asyncio.Event, ready: asyncio.Event) -> None:
+        if not roots:
+            ready.set()
+            await cycle.wait()
+            return
+        watch = watchfiles.awatch(*roots, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=cycle,
                                   yield_on_timeout=True, rust_timeout=500)
         ready.set()
         async for changes in watch:

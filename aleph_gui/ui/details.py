@@ -33,11 +33,10 @@ from PySide6.QtWidgets import (
 from aleph_gui.core.events import PluginLog
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.manifest.model import CAPABILITY_TYPES
-from aleph_gui.core.scope import RISK_ORDER, Permission, enforcement, is_covered
+from aleph_gui.core.review import Enforcement
 from aleph_gui.ui import theme
 from aleph_gui.ui.hook_log import HookRow
 from aleph_gui.ui.icons import icon
-from aleph_gui.ui.review_dialog import is_enforced
 
 log = logging.getLogger(__name__)
 
@@ -183,15 +182,8 @@ def _capabilities(info: PluginInfo) -> list[dict[str, Any]]:
     return out
 
 
-def sandbox_word(label: str) -> str:
-    """A short column word for an enforcement sentence from `scope.enforcement`."""
-    if is_enforced(label):
-        return "✔ enforced"
-    if label.startswith("not enforced"):
-        return "⚠ not enforced"
-    if "runs as you" in label:
-        return "⚠ runs as you"
-    return "⚠ declared only"
+SANDBOX_WORDS = {Enforcement.ENFORCED: "✔ enforced", Enforcement.NOT_ENFORCED: "⚠ not enforced",
+                 Enforcement.RUNS_AS_YOU: "⚠ runs as you", Enforcement.DECLARED_ONLY: "⚠ declared only"}
 
 
 class PermissionsTab(QWidget):
@@ -225,27 +217,17 @@ class PermissionsTab(QWidget):
 
     def show_plugin(self, info: PluginInfo) -> None:
         self.tree.clear()
-        requested = {p.key: p for p in info.requested.permissions()}
-        granted_scope = info.grant.scope if info.grant else None
-        granted = {p.key: p for p in granted_scope.permissions()} if granted_scope else {}
-        perms: dict[str, Permission] = {**granted, **requested}
         builtin = info.origin == "builtin"
-        for perm in sorted(perms.values(), key=lambda p: (RISK_ORDER[p.risk], p.key)):
-            is_requested = perm.key in requested
-            if builtin or perm.key == "api:log":
-                is_granted = True
-            else:
-                is_granted = perm.key in granted or (granted_scope is not None and is_requested and _covers(
-                    granted_scope, info, perm))
-            label = enforcement(info.kind, perm.key)
-            approval = ("approved" if is_granted else "waiting for you") if is_requested else \
+        for row in info.permissions:
+            perm = row.permission
+            approval = ("approved" if row.approved else "waiting for you") if row.requested else \
                 "approved, no longer asked"
-            item = QTreeWidgetItem([perm.text, theme.RISK_WORDS[perm.risk], sandbox_word(label), approval])
+            item = QTreeWidgetItem([perm.text, theme.RISK_WORDS[perm.risk], SANDBOX_WORDS[row.enforcement], approval])
             item.setIcon(1, icon({"high": "error", "medium": "warning"}.get(perm.risk, "enabled")))
             item.setForeground(1, QColor(theme.RISK_COLORS[perm.risk]))
-            item.setIcon(3, icon("enabled" if is_granted else "needs_review"))
+            item.setIcon(3, icon("enabled" if row.approved else "needs_review"))
             item.setToolTip(0, f"{perm.text} ({perm.key})")
-            item.setToolTip(2, label)
+            item.setToolTip(2, row.sentence)
             self.tree.addTopLevelItem(item)
         if builtin:
             text = "Built-in plugin: its permissions are approved with the app."
@@ -254,31 +236,13 @@ class PermissionsTab(QWidget):
         elif info.grant is not None:
             when = datetime.fromtimestamp(info.grant.granted_at).strftime("%Y-%m-%d %H:%M")
             text = f"Approved on {when}."
-        elif info.requested.needs_review():
+        elif info.needs_approval:
             text = "Not approved."
         else:
             text = "This plugin only writes to its own log; it needs no approval."
         self.summary.setText(text)
-        self.review_button.setEnabled(info.manifest is not None and not builtin and info.requested.needs_review())
+        self.review_button.setEnabled(info.manifest is not None and info.needs_approval)
         self.revoke_button.setEnabled(info.grant is not None and not builtin)
-
-
-def _covers(granted: Any, info: PluginInfo, perm: Permission) -> bool:
-    from aleph_gui.core.scope import Scope
-
-    one = Scope(allowed_apis=["log"])
-    family = perm.key.split(":", 1)[0]
-    if family == "api":
-        one = Scope(allowed_apis=[perm.key.split(":", 1)[1]])
-    elif family == "file":
-        _, mode, path = perm.key.split(":", 2)
-        one = Scope(file_access={"mode": mode, "paths": [path]})
-    elif family == "net":
-        host = perm.key.split(":", 1)[1]
-        one = Scope(network_access={"mode": "any"} if host == "*" else {"mode": "allow", "hosts": [host]})
-    elif family == "shell":
-        one = Scope(shell=True)
-    return is_covered(granted, one)
 
 
 class HooksTab(QWidget):

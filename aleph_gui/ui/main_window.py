@@ -553,8 +553,7 @@ class MainWindow(QMainWindow):
             self.acts.toggle_enabled.setText("&Disable" if on else "&Enable")
             self.acts.toggle_enabled.setIcon(icon("disabled" if on else "enabled"))
             self.acts.uninstall.setEnabled(has and info.origin != "builtin")
-            self.acts.review.setEnabled(has and info.state == "needs_review" or
-                                           (has and info.requested.needs_review() and info.origin != "builtin"))
+            self.acts.review.setEnabled(has and (info.state == "needs_review" or info.needs_approval))
 
     # -- actions ---------------------------------------------------------------------------------
     async def toggle_selected(self) -> None:

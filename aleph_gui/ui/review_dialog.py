@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from aleph_gui.core.inventory import PluginInfo
-from aleph_gui.core.scope import RISK_ORDER, Permission, ScopeDiff, diff_scopes, enforcement
+from aleph_gui.core.review import Enforcement, enforcement
+from aleph_gui.core.scope import RISK_ORDER, Permission, ScopeDiff, diff_scopes
 from aleph_gui.ui import theme
 from aleph_gui.ui.banner import banner_layout
 from aleph_gui.ui.icons import app_icon, icon
@@ -44,10 +45,6 @@ def review_rows(diff: ScopeDiff) -> list[tuple[str, Permission]]:
            [("removed", p) for p in diff.removed]
     rows.sort(key=lambda r: (RISK_ORDER[r[1].risk], CHANGE_ORDER[r[0]], r[1].key))
     return rows
-
-
-def is_enforced(label: str) -> bool:
-    return label.startswith("enforced")
 
 
 class ReviewDialog(QDialog):
@@ -99,8 +96,8 @@ class ReviewDialog(QDialog):
         header.resizeSection(3, 230)
         unenforced = 0
         for change, perm in review_rows(self.diff):
-            label = enforcement(info.kind, perm.key)
-            enforced = is_enforced(label)
+            how, label = enforcement(info.kind, perm.key)
+            enforced = how is Enforcement.ENFORCED
             unenforced += not enforced and change != "removed"
             item = QTreeWidgetItem([theme.RISK_WORDS[perm.risk], CHANGE_WORDS[change], perm.text,
                                     ("✔ " if enforced else "⚠ ") + label])

@@ -246,13 +246,11 @@ class TryItPanel(QWidget):
     def _refresh_runnable(self) -> None:
         has_tool = self.tool_combo.currentData() is not None
         ok = has_tool and not self.parsed_arguments()[1]
-        # needs_review with a loaded version = an update waits; the approved version still runs
-        runnable = self.info is not None and (self.info.state == "enabled" or (
-            self.info.state == "needs_review" and self.manager.is_loaded(self.info.id)))
+        runnable = self.info is not None and self.info.runnable
         self.run_button.setEnabled(bool(ok and not self.busy and runnable))
         if has_tool and self.info is not None and not runnable:
-            self.run_button.setToolTip(f"{self.info.name} is {theme.state_word(self.info.state).lower()}; "
-                                       "enable it to run its tools")
+            self.run_button.setToolTip(f"{self.info.name}: {theme.state_word(self.info.state).lower()} — "
+                                       f"{self.info.runnable_reason}")
         else:
             self.run_button.setToolTip("Run the tool (Ctrl+Return)")
         self.fire_button.setEnabled(not self.busy)

@@ -32,6 +32,7 @@ import extism  # noqa: E402
 from extism.extism import CompiledPlugin  # noqa: E402
 
 from aleph_gui.core.hooks import HookExecutor, HookHandler  # noqa: E402
+from aleph_gui.core.host_api import HostApi  # noqa: E402
 from aleph_gui.core.manager import ExtensionManager  # noqa: E402
 from aleph_gui.core.manifest.detect import load_plugin_folder  # noqa: E402
 from aleph_gui.core.paths import Locations  # noqa: E402
@@ -84,7 +85,9 @@ def context(root: Path, state: StateDB, plugin_id: str = PLUGIN_ID) -> RuntimeCo
     manifest = load_plugin_folder(root).manifest
     assert manifest is not None
     manifest = manifest.model_copy(update={"id": plugin_id})
-    return RuntimeContext(manifest=manifest, root=root, scope=manifest.scope, state=state)
+    host = HostApi(plugin_id, manifest.scope.allowed_apis, state.kv_store(plugin_id),
+                   config=lambda: dict(manifest.config_defaults), log=lambda level, msg: None)
+    return RuntimeContext(manifest=manifest, root=root, scope=manifest.scope, host=host)
 
 
 async def _call_through_manager(manager: ExtensionManager) -> Any:

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from aleph_gui.core.discovery import load_one
-from aleph_gui.core.inventory import build_inventory
 from aleph_gui.core.manifest.model import Capability, Limits, ParseResult, PluginManifest
 from aleph_gui.core.problems import Problem
 from aleph_gui.core.scope import Scope
+from aleph_gui.core.slot import PluginSlot
 from aleph_gui.core.state import StateDB
 
 SMALL_CASES = 200  # per fuzz test inside `make test`: a few hundred cases per target
@@ -255,9 +255,9 @@ def check_listing(folder: Path, state: StateDB) -> None:
     """What `aleph-ext list --json` does with the folder: discover, decide a state, print JSON."""
     found = load_one(folder, "user")
     check_problems(found.problems)
-    infos = build_inventory([found], state)
-    assert len(infos) == 1
-    info = infos[0]
+    slot = PluginSlot(found, enabled_flag=state.enabled(found.id), grant=state.grant(found.id))
+    slot.settle(safe_mode=False)
+    info = slot.info()
     if not found.valid:
         assert info.state == "invalid", (info.state, found.problems)
     json.dumps(info.to_json(), ensure_ascii=False, default=str)

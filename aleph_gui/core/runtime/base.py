@@ -9,32 +9,40 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aleph_gui.core.hook_result import HookResult
+from aleph_gui.core.host_api import HostApi
 from aleph_gui.core.manifest.model import Capability, PluginManifest
 from aleph_gui.core.registry import Undo
 from aleph_gui.core.scope import Scope
-from aleph_gui.core.state import StateDB
 
 
 @dataclass
 class RuntimeContext:
-    """Everything a runtime may use. It never reads the grant table itself: `scope` is the granted scope."""
+    """Everything a runtime may use. It never reads the grant table or the database: `scope` is the
+    granted scope and `host` is the host API bound to this plugin (its own kv store, its settings).
+
+    The callbacks may be called from any thread (WASM calls run on worker threads); the manager
+    moves them onto its loop thread."""
 
     manifest: PluginManifest
     root: Path  # the plugin folder (resolved)
     scope: Scope  # granted scope: the runtime enforces exactly this
-    state: StateDB
-    config: dict[str, Any] = field(default_factory=dict)
+    host: HostApi
     # plugin log channel: log(level, message); level in debug/info/warning/error
     log: Callable[[str, str], None] = lambda level, msg: None
     # capabilities registered by running code (Node module shape); returns the undo
     register: Callable[[Capability], Undo] = lambda cap: (lambda: None)
     # runtime-detected state changes: report_state("crashed" | "failed", reason)
     report_state: Callable[[str, str], None] = lambda state, reason: None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The plugin's settings now (manifest defaults overlaid with the user's values)."""
+        return self.host.config()
 
     @property
     def plugin_id(self) -> str:

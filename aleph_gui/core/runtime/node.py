@@ -39,6 +39,7 @@ from aleph_gui.core.errors import (
     RuntimeUnavailable,
 )
 from aleph_gui.core.hook_result import BadHookAnswer, HookResult, result_from_json
+from aleph_gui.core.host_api import SCOPE_DENIED, HostApiError
 from aleph_gui.core.manifest.model import CAPABILITY_TYPES, Capability
 from aleph_gui.core.manifest.paths import path_escape_reason
 from aleph_gui.core.problems import Problem
@@ -60,8 +61,6 @@ PING_TIMEOUT_S = 2.0  # after a timed-out call: a process that cannot answer a p
 CRASH_WINDOW_S = 300.0
 MAX_CRASHES = 3  # tolerated within CRASH_WINDOW_S; one more marks the plugin crashed
 RESTART_BACKOFF_S = 0.25
-KV_MAX_VALUE_BYTES = 1024 * 1024
-SCOPE_DENIED_CODE = -32001
 # Environment passed to plugins: nothing else of the user's (no API keys, no NODE_OPTIONS).
 _ENV_KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
@@ -151,7 +150,9 @@ class NodeRuntime(PluginRuntime):
         self._services: dict[str, str] = {c.name: "stopped" for c in ctx.manifest.of_type("service")}
         self._problems: list[Problem] = []
         self._registered: dict[tuple[str, str], Capability] = {}  # what the running code registered
-        self._runtime_undos: dict[tuple[str, str], Undo] = {}
+        # what this process published to the registry, so a restarted process that registers less
+        # withdraws the rest (unloading the plugin withdraws everything: the manager owns the undos)
+        self._published: dict[tuple[str, str], Undo] = {}
         self._hook_alias: dict[str, str] = {}  # declared handler -> handler registered by the code
 
     # -- facts -------------------------------------------------------------------------------
@@ -213,8 +214,7 @@ class NodeRuntime(PluginRuntime):
             await self._stop_services(conn)
             await conn.close(self.shutdown_grace_s)
         self._conn = None
-        for key in list(self._runtime_undos):
-            self._runtime_undos.pop(key)()
+        self._published.clear()
         self._registered.clear()
 
     async def _stop_services(self, conn: NodeConnection) -> None:
@@ -295,7 +295,7 @@ class NodeRuntime(PluginRuntime):
         return argv, env
 
     def _config(self) -> dict[str, Any]:
-        return {**self.ctx.manifest.config_defaults, **self.ctx.config}
+        return self.ctx.config
 
     # -- crashes and restarts -------------------------------------------------------------------
     def _record_crash(self, reason: str) -> bool:
@@ -534,10 +534,10 @@ class NodeRuntime(PluginRuntime):
         # What the manifest declares is in the registry already; only code-only ones are new.
         declared = {(c.type, c.label) for c in self.ctx.manifest.capabilities}
         for key, cap in self._registered.items():
-            if key not in self._runtime_undos and key not in declared:
-                self._runtime_undos[key] = self.ctx.register(cap)
-        for key in [k for k in self._runtime_undos if k not in self._registered]:
-            self._runtime_undos.pop(key)()
+            if key not in self._published and key not in declared:
+                self._published[key] = self.ctx.register(cap)
+        for key in [k for k in self._published if k not in self._registered]:
+            self._published.pop(key)()
 
     def _check_declared(self) -> None:
         problems: list[Problem] = []
@@ -585,42 +585,11 @@ class NodeRuntime(PluginRuntime):
             raise RemoteError(-32601, f"unknown method '{method}'")
         api = params.get("api")
         raw_args = params.get("args")
-        args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
         if not isinstance(api, str) or not api:
             raise RemoteError(-32602, "host.call needs an 'api' name")
-        family = api.split(".", 1)[0]
-        allowed = sorted(set(self.ctx.scope.allowed_apis) | {"log"})
-        if family not in allowed:
-            message = (f"the host API '{api}' is not allowed for this plugin "
-                       f"(allowed_apis: {', '.join(allowed)})")
-            self.ctx.log("warning", f"refused: {message}")
-            raise RemoteError(SCOPE_DENIED_CODE, message)
-        return self._run_host_api(api, args)
-
-    def _run_host_api(self, api: str, args: dict[str, Any]) -> Any:
-        state, pid = self.ctx.state, self.plugin_id
-        if api == "log":
-            level = args.get("level") if args.get("level") in ("debug", "info", "warning", "error") else "info"
-            self.ctx.log(str(level), str(args.get("message", "")))
-            return None
-        if api in ("kv.get", "kv.set"):
-            key = args.get("key")
-            if not isinstance(key, str) or not key or len(key) > 256:
-                raise RemoteError(-32602, f"{api} needs a 'key' string of 1 to 256 characters")
-            if api == "kv.get":
-                raw = state.kv_get(pid, key)
-                return None if raw is None else json.loads(raw)
-            value = json.dumps(args.get("value")).encode()
-            if len(value) > KV_MAX_VALUE_BYTES:
-                raise RemoteError(-32602, f"kv.set: the value is larger than {KV_MAX_VALUE_BYTES} bytes")
-            state.kv_set(pid, key, value)
-            return None
-        if api == "time.now":
-            now = time.time()
-            return {"unix": now, "iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))}
-        if api == "config.get":
-            config = self._config()
-            key = args.get("key")
-            return config.get(key) if isinstance(key, str) else config
-        raise RemoteError(-32601, f"unknown host API '{api}' (offered: log, kv.get, kv.set, time.now, "
-                                  "config.get)")
+        try:
+            return self.ctx.host.call(api, raw_args if isinstance(raw_args, dict) else {})
+        except HostApiError as err:
+            if err.code == SCOPE_DENIED:
+                self.ctx.log("warning", f"refused: {err.message}")
+            raise RemoteError(err.code, err.message) from None

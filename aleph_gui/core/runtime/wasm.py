@@ -44,7 +44,7 @@ from aleph_gui.core.hook_result import BadHookAnswer, HookResult, result_from_js
 from aleph_gui.core.manifest.paths import path_escape_reason
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
 from aleph_gui.core.runtime.offload import offloader
-from aleph_gui.core.runtime.wasm_host import API_OF_FUNCTION, NAMESPACE, HostApi, host_functions
+from aleph_gui.core.runtime.wasm_host import API_OF_FUNCTION, NAMESPACE, GuestBinding, host_functions
 from aleph_gui.core.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,8 @@ def allowed_hosts(scope: Scope) -> list[str]:
 
 
 def extism_config(ctx: RuntimeContext) -> dict[str, str]:
-    """Manifest defaults overlaid with the user's stored config; Extism config values are strings."""
-    merged = {**ctx.manifest.config_defaults, **ctx.config}
+    """The plugin's settings as Extism config, whose values are strings."""
+    merged = ctx.config
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in merged.items()}
 
 
@@ -229,7 +229,7 @@ class WasmRuntime(PluginRuntime):
     def __init__(self, ctx: RuntimeContext, cache: CompileCache | None = None) -> None:
         super().__init__(ctx)
         self._cache = cache or shared_compile_cache()
-        self._host = HostApi(ctx.plugin_id, ctx.state, ctx.log)
+        self._host = GuestBinding(ctx.host)
         self._functions = host_functions(ctx.scope.allowed_apis)
         self._function_names = [f.name for f in self._functions]
         self._config = extism_config(ctx)

@@ -4,7 +4,7 @@ Each function is handed to Extism only when the plugin's granted `allowed_apis` 
 (`log` -> aleph_log, `kv` -> aleph_kv_get/aleph_kv_set, `time` -> aleph_now_ms). A module that
 imports a function it was not granted therefore fails to instantiate.
 
-The functions are generic: they find the calling plugin's `HostApi` through the Extism host
+The functions are generic: they find the calling plugin's `GuestBinding` through the Extism host
 context of the current call, so one compiled module can be shared by every runtime of the same
 plugin version and the functions never go through the Extism SDK's global registry.
 
@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 from extism.extism import CurrentPlugin, Function, ValType
 from extism_sys import ffi as _ffi  # type: ignore[import-untyped]
 
-from aleph_gui.core.state import StateDB
+from aleph_gui.core.host_api import HostApi, HostApiError
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +38,7 @@ API_OF_FUNCTION: dict[str, str] = {
     "aleph_now_ms": "time",
 }
 
-KV_KEY_MAX = 256  # bytes
-KV_VALUE_MAX = 1024 * 1024  # bytes per value
-LOG_MESSAGE_MAX = 8 * 1024  # characters kept of one log line
 LOG_LINES_PER_CALL = 1000  # a plugin that floods its log loses the rest of that call's lines
-
-_LEVELS = {"debug": "debug", "info": "info", "warn": "warning", "warning": "warning", "error": "error"}
 
 _I64 = ValType.I64
 # name -> (parameter types, result types)
@@ -57,13 +50,13 @@ _SIGNATURES: dict[str, tuple[list[ValType], list[ValType]]] = {
 }
 
 
-class HostApi:
-    """What the host functions act on for one plugin: its log channel and its own kv rows."""
+class GuestBinding:
+    """The host API as the WASM host functions see it: the plugin's `HostApi`, plus a per-call
+    log budget and a count of failed host calls (shown in the plugin's status)."""
 
-    def __init__(self, plugin_id: str, state: StateDB, log_channel: Callable[[str, str], None]) -> None:
-        self.plugin_id = plugin_id
-        self._state = state
-        self._log_channel = log_channel
+    def __init__(self, api: HostApi) -> None:
+        self.api = api
+        self.plugin_id = api.plugin_id
         self._lock = threading.Lock()
         self._log_lines = 0
         self.host_errors = 0
@@ -77,26 +70,10 @@ class HostApi:
         self._log_lines += 1
         if self._log_lines > LOG_LINES_PER_CALL:
             if self._log_lines == LOG_LINES_PER_CALL + 1:
-                self._log_channel("warning", f"more than {LOG_LINES_PER_CALL} log lines in one call; "
-                                             "the rest of this call's lines are dropped")
+                self.api.log("warning", f"more than {LOG_LINES_PER_CALL} log lines in one call; "
+                                        "the rest of this call's lines are dropped")
             return
-        if len(message) > LOG_MESSAGE_MAX:
-            message = message[:LOG_MESSAGE_MAX] + " [truncated]"
-        self._log_channel(_LEVELS.get(level.strip().lower(), "info"), message)
-
-    def kv_get(self, key: str) -> bytes | None:
-        _check_key(key)
-        return self._state.kv_get(self.plugin_id, key)
-
-    def kv_set(self, key: str, value: bytes) -> None:
-        _check_key(key)
-        if len(value) > KV_VALUE_MAX:
-            raise ValueError(f"value for '{key}' is {len(value)} bytes; the limit is {KV_VALUE_MAX} bytes")
-        self._state.kv_set(self.plugin_id, key, value)
-
-    @staticmethod
-    def now_ms() -> int:
-        return time.time_ns() // 1_000_000
+        self.api.log(level, message)
 
     def host_error(self, function: str, exc: BaseException) -> str:
         """Record a failed host function: it is logged on the plugin's channel and counted."""
@@ -105,15 +82,8 @@ class HostApi:
             self.host_errors += 1
             self.last_host_error = message
         log.warning("%s: %s", self.plugin_id, message)
-        self._log_channel("error", message)
+        self.api.log("error", message)
         return message
-
-
-def _check_key(key: str) -> None:
-    if not key:
-        raise ValueError("kv key is empty")
-    if len(key.encode()) > KV_KEY_MAX:
-        raise ValueError(f"kv key is longer than {KV_KEY_MAX} bytes")
 
 
 def _read(plugin: CurrentPlugin, offset: int) -> bytes:
@@ -131,30 +101,30 @@ def _write(plugin: CurrentPlugin, data: bytes) -> int:
 
 
 def _run(name: str, plugin: CurrentPlugin, args: list[int]) -> int | None:
-    api = plugin.host_context()
-    if not isinstance(api, HostApi):
+    guest = plugin.host_context()
+    if not isinstance(guest, GuestBinding):
         raise RuntimeError("called outside an Aleph plugin call")
     if name == "aleph_log":
-        api.log(_read(plugin, args[0]).decode(errors="replace"), _read(plugin, args[1]).decode(errors="replace"))
+        guest.log(_read(plugin, args[0]).decode(errors="replace"), _read(plugin, args[1]).decode(errors="replace"))
         return None
     if name == "aleph_kv_get":
-        value = api.kv_get(_read(plugin, args[0]).decode())
+        value = guest.api.kv_get(_read(plugin, args[0]).decode())
         return _write(plugin, value) if value else 0
     if name == "aleph_kv_set":
         try:
-            api.kv_set(_read(plugin, args[0]).decode(), _read(plugin, args[1]))
-        except (ValueError, UnicodeDecodeError) as exc:
+            guest.api.kv_set(_read(plugin, args[0]).decode(), _read(plugin, args[1]))
+        except (HostApiError, UnicodeDecodeError) as exc:
             # a refused value is the guest's mistake: tell it why, as the ABI promises
-            return _write(plugin, api.host_error(name, exc).encode())
+            return _write(plugin, guest.host_error(name, exc).encode())
         return 0
     if name == "aleph_now_ms":
-        return api.now_ms()
+        return guest.api.now_ms()
     raise RuntimeError(f"unknown host function {name}")
 
 
 def _guest_error_value(name: str, plugin: CurrentPlugin, api: Any, exc: BaseException) -> int:
     """What the guest sees when a host function raised: kv_set gets the message, others 0."""
-    message = api.host_error(name, exc) if isinstance(api, HostApi) else f"host function {name} failed: {exc}"
+    message = api.host_error(name, exc) if isinstance(api, GuestBinding) else f"host function {name} failed: {exc}"
     if name == "aleph_kv_set":
         try:
             return _write(plugin, message.encode())

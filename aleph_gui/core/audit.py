@@ -1,0 +1,48 @@
+"""Hook traces after each event: streamed to subscribers as `HookTraced`, kept in the audit log.
+
+The executor hands over every handler call of an event at once; rows are written to `state.db`
+in batches (one transaction every `FLUSH_S`), so tracing never waits on the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aleph_gui.core import events as ev
+from aleph_gui.core.hooks import TraceRow, to_record
+from aleph_gui.core.state import StateDB
+
+log = logging.getLogger(__name__)
+
+FLUSH_S = 0.5
+
+
+class AuditTrail:
+    def __init__(self, state: StateDB, bus: ev.ChangeBus) -> None:
+        self._state = state
+        self._bus = bus
+        self._rows: list[TraceRow] = []
+
+    def take(self, rows: list[TraceRow]) -> None:
+        """The executor's trace sink: every handler call of one event."""
+        self._rows.extend(rows)
+        if self._bus.active:
+            for t, event, plugin, handler, decision, duration_ns, err, keys in rows:
+                self._bus.emit(ev.HookTraced(plugin, event=event, handler=handler, decision=decision,
+                                             duration_us=duration_ns // 1000, error=err or None,
+                                             modified_keys=list(keys), time=t))
+
+    def flush(self) -> None:
+        rows, self._rows = self._rows, []
+        if rows:
+            try:
+                self._state.append_audit(to_record(r).to_json() for r in rows)
+            except Exception:  # the disk may be full; tracing must never break the app
+                log.exception("could not write %d hook audit rows", len(rows))
+
+    async def flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_S)
+            if self._rows:
+                await asyncio.to_thread(self.flush)
