@@ -8,12 +8,9 @@ from typing import Any
 
 import pytest
 
-from aleph_gui.core.manifest.claude import (
-    looks_like_claude_layout,
-    parse_claude_layout,
-    parse_claude_plugin,
-    parse_hooks_json,
-)
+from aleph_gui.core.manifest.claude import parse_claude_layout, parse_claude_plugin
+from aleph_gui.core.manifest.claude_hooks import parse_hooks_json
+from aleph_gui.core.manifest.detect import looks_like_claude_layout
 from aleph_gui.core.problems import has_errors
 
 DEMOS = Path(__file__).resolve().parent.parent / "plugins_demo"

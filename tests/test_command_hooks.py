@@ -14,7 +14,8 @@ import pytest
 from runtime_support import runtime_context
 
 from aleph_gui.core.errors import PluginNotRunnable
-from aleph_gui.core.hooks import FireResult, HookExecutor, handler_from_capability
+from aleph_gui.core.hooks import FireResult, HookExecutor
+from aleph_gui.core.loader import hook_handlers
 from aleph_gui.core.manifest.claude import parse_claude_plugin
 from aleph_gui.core.runtime.command import CommandRuntime
 from aleph_gui.core.state import StateDB
@@ -48,8 +49,7 @@ async def load(root: Path, tmp_path: Path, **handler_kw: Any) -> tuple[HookExecu
     runtime = CommandRuntime(ctx)
     await runtime.start()
     ex = HookExecutor()
-    for cap in result.manifest.of_type("hook"):
-        handler = handler_from_capability(result.manifest.id, cap, runtime)
+    for handler in hook_handlers(result.manifest, runtime):
         for key, value in handler_kw.items():
             setattr(handler, key, value)
         ex.add(handler)

@@ -11,12 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from aleph_gui.core.manifest.claude import (
-    parse_claude_layout,
-    parse_claude_plugin,
-    parse_hooks_json,
-    parse_mcp_json,
-)
+from aleph_gui.core.manifest.claude import parse_claude_layout, parse_claude_plugin
+from aleph_gui.core.manifest.claude_hooks import parse_hooks_json
+from aleph_gui.core.manifest.claude_mcp import parse_mcp_json
 from aleph_gui.core.problems import has_errors
 from aleph_gui.core.skills import parse_agent, parse_command, parse_skill
 

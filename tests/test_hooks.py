@@ -9,17 +9,15 @@ from typing import Any
 import pytest
 
 from aleph_gui.core.errors import HookTimeout, PluginCallError
-from aleph_gui.core.hook_result import Block, Continue, HookResult, Intercept
-from aleph_gui.core.hooks import (
+from aleph_gui.core.hook_events import (
     HookEvent,
-    HookExecutor,
-    HookHandler,
-    TraceRecord,
     canonical_event,
     claude_event_name,
     compile_matcher,
     matcher_problem,
 )
+from aleph_gui.core.hook_result import Block, Continue, HookResult, Intercept
+from aleph_gui.core.hooks import HookExecutor, HookHandler, TraceRecord
 
 
 def h(plugin: str, func: Any, *, event: str = "before_tool_call", **kw: Any) -> HookHandler:

@@ -217,7 +217,7 @@ def test_priority_words_and_bad_priority(tmp_path: Path) -> None:
 
 
 def test_claude_event_names_become_canonical(tmp_path: Path) -> None:
-    from aleph_gui.core.hooks import canonical_event
+    from aleph_gui.core.hook_events import canonical_event
 
     text = ('[plugin]\nid = "p"\nversion = "1.0.0"\n'
             '[[hooks]]\nevent = "PreToolUse"\nhandler = "h"\n'
@@ -678,9 +678,9 @@ def test_fast_schema_path_agrees_with_jsonschema(schema: dict) -> None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
-    from aleph_gui.core.manifest.common import _plainly_valid_schema
+    from aleph_gui.core.json_schema import plainly_valid_schema
 
-    if _plainly_valid_schema(schema):
+    if plainly_valid_schema(schema):
         try:
             Draft202012Validator.check_schema(schema)
             valid = True

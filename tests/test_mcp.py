@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from aleph_gui.core.errors import PluginTimeout
-from aleph_gui.core.manifest.claude import parse_mcp_json, parse_mcp_only
+from aleph_gui.core.manifest.claude import parse_mcp_only
+from aleph_gui.core.manifest.claude_mcp import parse_mcp_json
 from aleph_gui.core.mcp import McpServerError, call_tool, expand, expand_server, list_tools
 
 DEMO = Path(__file__).resolve().parent.parent / "plugins_demo" / "mcp-time-server"

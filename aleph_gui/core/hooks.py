@@ -1,166 +1,34 @@
-"""Hook events and the executor that runs every listening plugin in order.
+"""The hook executor: runs every plugin listening to an event, in order.
 
-Event names: the canonical names are snake_case (Aleph's); Claude Code's PascalCase names
-(`PreToolUse`, ...) are aliases. The executor is on the hot path of every event, so built-in
-Python handlers are called inline and tracing is an append to a bounded ring.
+The event vocabulary (names, Claude aliases, matchers) lives in `hook_events`. The executor is on
+the hot path of every event, so built-in Python handlers are called inline and tracing is an
+append to a bounded ring.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import StrEnum
-from functools import cache
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aleph_gui.core.errors import AlephError, HookTimeout
+from aleph_gui.core.hook_events import canonical_event, compile_matcher, event_subject, matcher_problem
 from aleph_gui.core.hook_result import Block, Continue, HookResult, Intercept
+from aleph_gui.core.manifest.model import DEFAULT_HOOK_TIMEOUT_MS
 from aleph_gui.core.runtime.offload import offloader
 
 if TYPE_CHECKING:
-    from aleph_gui.core.manifest.model import Capability
     from aleph_gui.core.runtime.base import PluginRuntime
 
 log = logging.getLogger(__name__)
 
-
-class HookEvent(StrEnum):
-    """Every event a plugin can listen to (canonical names)."""
-
-    # Aleph's design document
-    MESSAGE_RECEIVED = "message_received"
-    TOOL_INVOKED = "tool_invoked"
-    RESPONSE_GENERATED = "response_generated"
-    # Aleph
-    BEFORE_TOOL_CALL = "before_tool_call"
-    AFTER_TOOL_CALL = "after_tool_call"
-    TOOL_CALL_FAILED = "tool_call_failed"
-    TOOL_RESULT_PERSIST = "tool_result_persist"
-    MESSAGE_SENDING = "message_sending"
-    MESSAGE_SENT = "message_sent"
-    SESSION_START = "session_start"
-    SESSION_END = "session_end"
-    BEFORE_AGENT_START = "before_agent_start"
-    AGENT_END = "agent_end"
-    SUBAGENT_START = "subagent_start"
-    SUBAGENT_END = "subagent_end"
-    BEFORE_COMPACTION = "before_compaction"
-    AFTER_COMPACTION = "after_compaction"
-    NOTIFICATION = "notification"
-    PERMISSION_REQUEST = "permission_request"
-    GATEWAY_START = "gateway_start"
-    GATEWAY_STOP = "gateway_stop"
-    SETUP = "setup"
-
-
-# Claude Code's event names -> canonical. The first alias of an event is the name Claude
-# command hooks receive as `hook_event_name`.
-CLAUDE_ALIASES: dict[str, str] = {
-    "PreToolUse": "before_tool_call",
-    "PostToolUse": "after_tool_call",
-    "PostToolUseFailure": "tool_call_failed",
-    "UserPromptSubmit": "message_received",
-    "SessionStart": "session_start",
-    "SessionEnd": "session_end",
-    "PreCompact": "before_compaction",
-    "PostCompact": "after_compaction",
-    "Stop": "agent_end",
-    "SubagentStart": "subagent_start",
-    "SubagentStop": "subagent_end",
-    "Notification": "notification",
-    "PermissionRequest": "permission_request",
-    "Setup": "setup",
-}
-
-CANONICAL_EVENTS: frozenset[str] = frozenset(e.value for e in HookEvent)
-
-
-@cache
-def _claude_names() -> dict[str, str]:
-    out: dict[str, str] = {}
-    for alias, canonical in CLAUDE_ALIASES.items():
-        out.setdefault(canonical, alias)
-    return out
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip()).replace("-", "_").lower()
-
-
-@cache
-def canonical_event(name: str) -> str | None:
-    """`PreToolUse` -> `before_tool_call`; a canonical name -> itself; unknown -> None.
-
-    Also tolerates other spellings of a canonical name (`SessionEnd`, `session-end`).
-    """
-    if name in CANONICAL_EVENTS:
-        return name
-    if name in CLAUDE_ALIASES:
-        return CLAUDE_ALIASES[name]
-    lowered = {k.lower(): v for k, v in CLAUDE_ALIASES.items()}
-    if name.strip().lower() in lowered:
-        return lowered[name.strip().lower()]
-    snake = _snake(name)
-    return snake if snake in CANONICAL_EVENTS else None
-
-
-def claude_event_name(event: str) -> str:
-    """The name a Claude command hook expects in `hook_event_name` (canonical name if none)."""
-    return _claude_names().get(event, event)
-
-
-# -- matchers -----------------------------------------------------------------------------------
-
-_PLAIN_NAMES = re.compile(r"^[A-Za-z0-9_\-]+(\|[A-Za-z0-9_\-]+)*$")
-# Where the matcher looks: the tool name, or for session/compaction/notification events the
-# field Claude Code matches on there (`source`, `trigger`, `notification_type`).
-SUBJECT_KEYS = ("tool_name", "tool", "name", "source", "trigger", "notification_type")
-Matcher = Callable[[str | None], bool]
-
-
-def matcher_problem(matcher: str) -> str | None:
-    """Why a matcher can never match (an invalid regex), or None."""
-    if matcher in ("", "*") or _PLAIN_NAMES.match(matcher):
-        return None
-    try:
-        re.compile(matcher)
-    except re.error as exc:
-        return f"matcher {matcher!r} is not a valid regular expression ({exc}); this hook never runs"
-    return None
-
-
-@cache
-def compile_matcher(matcher: str) -> Matcher | None:
-    """None = matches everything. `A|B` of plain names = exact names; else a full-match regex."""
-    if matcher in ("", "*"):
-        return None
-    if _PLAIN_NAMES.match(matcher):
-        names = frozenset(matcher.split("|"))
-        return lambda subject: subject in names
-    try:
-        pattern = re.compile(matcher)
-    except re.error:
-        return lambda subject: False
-    return lambda subject: subject is not None and pattern.fullmatch(subject) is not None
-
-
-def event_subject(data: dict[str, Any]) -> str | None:
-    for key in SUBJECT_KEYS:
-        value = data.get(key)
-        if isinstance(value, str):
-            return value
-    return None
-
-
 # -- handlers, records, results -------------------------------------------------------------------
 
-DEFAULT_TIMEOUT_MS = 1000
 RING_SIZE = 2000
 
 
@@ -175,7 +43,7 @@ class HookHandler:
     kind: str = "interceptor"  # or "observer"
     matcher: str = ""
     fail_closed: bool = False
-    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    timeout_ms: int = DEFAULT_HOOK_TIMEOUT_MS
     runtime: PluginRuntime | None = None
     func: Callable[[dict[str, Any]], HookResult | None] | None = None
     # set for hooks that are listed but never run (Claude `prompt`/`agent` hooks)
@@ -183,19 +51,6 @@ class HookHandler:
 
     def __post_init__(self) -> None:
         self._match = compile_matcher(self.matcher)
-
-
-def handler_from_capability(plugin_id: str, cap: Capability, runtime: PluginRuntime | None,
-                            default_timeout_ms: int | None = None) -> HookHandler:
-    """The executor entry for a manifest's hook capability (what the manager registers)."""
-    skip = ""
-    if cap.details.get("not_run") or cap.details.get("hook_type") in ("prompt", "agent"):
-        skip = f"{cap.details.get('hook_type')} hooks are not run by this app"
-    return HookHandler(plugin_id=plugin_id, event=canonical_event(cap.event) or cap.event,
-                       handler=cap.handler_name, priority=cap.priority, kind=cap.hook_kind, matcher=cap.matcher,
-                       fail_closed=cap.fail_closed,
-                       timeout_ms=cap.timeout_ms or default_timeout_ms or DEFAULT_TIMEOUT_MS,
-                       runtime=runtime, skip_reason=skip)
 
 
 class TraceRecord(NamedTuple):

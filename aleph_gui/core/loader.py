@@ -16,13 +16,16 @@ from typing import Any
 
 from aleph_gui.core.hook_result import HookResult
 from aleph_gui.core.hooks import HookExecutor, HookHandler
-from aleph_gui.core.manifest.model import Capability, PluginManifest
+from aleph_gui.core.json_schema import compile_validator
+from aleph_gui.core.manifest.model import (
+    DEFAULT_COMMAND_HOOK_TIMEOUT_MS,
+    DEFAULT_HOOK_TIMEOUT_MS,
+    Capability,
+    PluginManifest,
+)
 from aleph_gui.core.registry import Disposables, PluginRegistry, Undo
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
-from aleph_gui.core.tool_args import compile_validator
 
-DEFAULT_HOOK_TIMEOUT_MS = 1000
-DEFAULT_COMMAND_HOOK_TIMEOUT_MS = 60_000  # Claude Code's default for command hooks
 RETIRE_GRACE_S = 35.0  # longest we wait for in-flight calls of a retired version
 
 

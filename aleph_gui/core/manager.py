@@ -31,7 +31,8 @@ from aleph_gui.core.errors import (
     ReviewRequired,
     UnknownPlugin,
 )
-from aleph_gui.core.hooks import FireResult, HookExecutor, canonical_event
+from aleph_gui.core.hook_events import canonical_event
+from aleph_gui.core.hooks import FireResult, HookExecutor
 from aleph_gui.core.host_api import HostApi
 from aleph_gui.core.install import InstallError, move_into_place, stage
 from aleph_gui.core.inventory import DiscoveredPlugin, PluginInfo

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aleph_gui.core.errors import PluginCallError, PluginNotRunnable, PluginTimeout, ReviewRequired
-from aleph_gui.core.manifest.claude import server_transport
+from aleph_gui.core.manifest.claude_mcp import server_transport
 
 log = logging.getLogger(__name__)
 

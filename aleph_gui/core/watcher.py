@@ -63,7 +63,7 @@ class PluginWatcher:
             waiters = [asyncio.create_task(self._stop.wait()),
                        asyncio.create_task(self._appeared(missing))]
             for waiter in waiters:
-                waiter.add_done_callback(lambda _: cycle.set())
+                waiter.add_done_callback(lambda _, cycle=cycle: cycle.set())
             try:
                 await self._watch(roots, cycle, ready)
             finally:

@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
 from qasync import asyncSlot
 
 from aleph_gui.core.errors import AlephError
-from aleph_gui.core.hooks import HookEvent
+from aleph_gui.core.hook_events import HookEvent
 from aleph_gui.core.inventory import PluginInfo
+from aleph_gui.core.json_schema import argument_errors
 from aleph_gui.core.manager import ExtensionManager
-from aleph_gui.core.tool_args import argument_errors
 from aleph_gui.ui import theme
 from aleph_gui.ui.hook_log import format_duration
 from aleph_gui.ui.icons import icon

@@ -11,7 +11,8 @@ from fuzzkit import Scratch, check_problems, counted, fuzz_settings, huge_text, 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aleph_gui.core.manifest.claude import parse_hooks_json, parse_mcp_json, server_transport
+from aleph_gui.core.manifest.claude_hooks import parse_hooks_json
+from aleph_gui.core.manifest.claude_mcp import parse_mcp_json, server_transport
 from aleph_gui.core.manifest.model import Capability
 from aleph_gui.core.skills import SkillEntry, parse_agent, parse_command, parse_skill
 

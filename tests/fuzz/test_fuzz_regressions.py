@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from aleph_gui.core.discovery import discover
-from aleph_gui.core.manifest.claude import parse_hooks_json, parse_mcp_json
+from aleph_gui.core.manifest.claude_hooks import parse_hooks_json
+from aleph_gui.core.manifest.claude_mcp import parse_mcp_json
 from aleph_gui.core.manifest.detect import load_plugin_folder
 from aleph_gui.core.paths import Locations
 from aleph_gui.core.skills import parse_agent, parse_skill

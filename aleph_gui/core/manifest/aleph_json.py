@@ -7,20 +7,15 @@ be valid (they are not derived from the name).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from aleph_gui.core.manifest.common import (
-    PLUGIN_KEYS,
-    Collector,
-    failed,
-    from_document,
-    read_manifest_text,
-    type_name,
-)
+from aleph_gui.core.manifest.aleph_tables import PLUGIN_KEYS, from_document
 from aleph_gui.core.manifest.model import ParseResult
-from aleph_gui.core.problems import error
+from aleph_gui.core.manifest.reading import decode_json, read_json
+from aleph_gui.core.manifest.validation import failed
+from aleph_gui.core.manifest.wording import Collector, type_name
+from aleph_gui.core.problems import Problem, error
 
 FORMAT = "aleph-json"
 
@@ -30,24 +25,23 @@ def looks_like_claude_manifest(doc: Any) -> bool:
     return isinstance(doc, dict) and "plugin" not in doc and "id" not in doc and "name" in doc
 
 
-def load_json(path: Path, file: str) -> tuple[Any, list]:
-    """The decoded JSON document, or None and one clear problem."""
-    text, problems = read_manifest_text(path, file)
-    if text is None:
-        return None, problems
-    return parse_json_text(text, file)
+def load_json(path: Path, file: str) -> tuple[Any, list[Problem]]:
+    """The decoded JSON manifest, or None and one clear problem."""
+    doc, problems = read_json(path, file)
+    return _not_null(doc, problems, file)
 
 
-def parse_json_text(text: str, file: str) -> tuple[Any, list]:
-    """Decoded JSON, or None and one clear problem."""
-    try:
-        doc = json.loads(text)
-        # A bare `null` would look like "unreadable" to callers; say what it is.
-        return doc, [] if doc is not None else [error(file, "", "must hold a JSON object, got null")]
-    except json.JSONDecodeError as exc:
-        return None, [error(file, "", f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]
-    except RecursionError:
-        return None, [error(file, "", "is not valid JSON: nested too deeply")]
+def parse_json_text(text: str, file: str) -> tuple[Any, list[Problem]]:
+    """Decoded JSON manifest text, or None and one clear problem."""
+    doc, problems = decode_json(text, file)
+    return _not_null(doc, problems, file)
+
+
+def _not_null(doc: Any, problems: list[Problem], file: str) -> tuple[Any, list[Problem]]:
+    # A bare `null` would look like "unreadable" to callers; say what it is.
+    if doc is None and not problems:
+        return None, [error(file, "", "must hold a JSON object, got null")]
+    return doc, problems
 
 
 def parse_aleph_json(folder: Path, file: str, *, doc: Any = None, problems: list | None = None) -> ParseResult:

@@ -8,8 +8,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from aleph_gui.core.manifest.common import Collector, failed, from_document, read_manifest_text
+from aleph_gui.core.manifest.aleph_tables import from_document
 from aleph_gui.core.manifest.model import ParseResult
+from aleph_gui.core.manifest.reading import read_manifest_text
+from aleph_gui.core.manifest.validation import failed
+from aleph_gui.core.manifest.wording import Collector
 from aleph_gui.core.problems import error
 
 FORMAT = "aleph-toml"

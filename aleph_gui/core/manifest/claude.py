@@ -8,63 +8,36 @@ so such a plugin requests `shell=True` and needs review.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from pydantic import ValidationError
 
-from aleph_gui.core.hooks import canonical_event
+from aleph_gui.core.manifest.claude_hooks import parse_hooks_object
+from aleph_gui.core.manifest.claude_mcp import parse_mcp_object, server_transport
+from aleph_gui.core.manifest.detect import CLAUDE_COMPONENT_DIRS, CLAUDE_HOOKS, MCP_FILE
 from aleph_gui.core.manifest.ids import sanitize_id
 from aleph_gui.core.manifest.model import Capability, ParseResult, PluginManifest
 from aleph_gui.core.manifest.paths import path_escape_reason
+from aleph_gui.core.manifest.reading import read_json
+from aleph_gui.core.manifest.wording import json_kind
 from aleph_gui.core.problems import Problem, error, has_errors, warning
 from aleph_gui.core.scope import NetworkAccess, Scope
 from aleph_gui.core.skills import KINDS, scan_folder
 
 log = logging.getLogger(__name__)
 
-CLAUDE_MANIFESTS = (".claude-plugin/plugin.json", "cc-plugin.json", "claude-plugin/plugin.json")
-HOOKS_FILE = "hooks/hooks.json"
-MCP_FILE = ".mcp.json"
-DEFAULT_DIRS = {"skill": "skills", "command": "commands", "agent": "agents"}
-MANIFEST_KEY = {"skill": "skills", "command": "commands", "agent": "agents"}
-CLAUDE_DEFAULT_HOOK_TIMEOUT_S = 60  # Claude Code's default for command hooks
-MAX_HOOK_TIMEOUT_S = 3600  # a hook holds up its event; an hour is already more than anyone waits
-MAX_JSON_BYTES = 4 * 1024 * 1024
+MANIFEST_KEY = {"skill": "skills", "command": "commands", "agent": "agents"}  # plugin.json's custom paths
 KNOWN_PLUGIN_KEYS = frozenset({
     "$schema", "name", "version", "description", "author", "homepage", "repository", "license", "keywords",
     "commands", "agents", "skills", "hooks", "mcpServers", "outputStyles", "lspServers", "displayName",
     "category", "tags", "strict", "source", "contributors", "engines", "dependencies",
 })
-HOOK_TYPES_NOT_RUN = ("prompt", "agent")
 
 
-# -- small readers -----------------------------------------------------------------------------
-
-def _read_json(path: Path, label: str) -> tuple[Any, Problem | None]:
-    try:
-        if path.stat().st_size > MAX_JSON_BYTES:
-            return None, error(label, "", f"is larger than {MAX_JSON_BYTES // (1024 * 1024)} MB")
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        return None, error(label, "", f"cannot be read: {exc.strerror or exc}")
-    except UnicodeDecodeError:
-        return None, error(label, "", "is not UTF-8 text")
-    return _loads(text, label)
-
-
-def _loads(text: str, label: str) -> tuple[Any, Problem | None]:
-    try:
-        return json.loads(text), None
-    except json.JSONDecodeError as exc:
-        return None, error(label, f"line {exc.lineno}", f"is not valid JSON: {exc.msg}")
-    except RecursionError:  # a hostile file nested thousands deep must not take discovery down
-        return None, error(label, "", "is not valid JSON: nested too deeply")
-
+# -- component paths --------------------------------------------------------------------------
 
 def _path_list(value: Any, key: str, label: str, problems: list[Problem]) -> list[str] | None:
     """A component path given as a string or a list of strings."""
@@ -85,191 +58,6 @@ def _safe_paths(folder: Path, paths: list[str], key: str, label: str, problems: 
         else:
             ok.append(rel.removeprefix("./").rstrip("/") or ".")
     return ok
-
-
-# -- hooks.json ----------------------------------------------------------------------------------
-
-def _hook_capabilities(events: dict[str, Any], file: str, problems: list[Problem]) -> list[Capability]:
-    caps: list[Capability] = []
-    for event_name, groups in events.items():
-        field = f"hooks.{event_name}"
-        canonical = canonical_event(event_name)
-        if canonical is None:
-            problems.append(warning(file, field, f"unknown hook event '{event_name}'; its hooks are ignored"))
-            continue
-        if not isinstance(groups, list):
-            problems.append(error(file, field, "expected a list of {matcher, hooks: [...]} groups"))
-            continue
-        for gi, group in enumerate(groups):
-            gfield = f"{field}[{gi}]"
-            if not isinstance(group, dict):
-                problems.append(error(file, gfield, "expected an object {matcher, hooks: [...]}"))
-                continue
-            matcher = group.get("matcher", "")
-            if not isinstance(matcher, str):
-                problems.append(error(file, f"{gfield}.matcher", "expected a string"))
-                continue
-            entries = group.get("hooks")
-            if not isinstance(entries, list):
-                problems.append(error(file, f"{gfield}.hooks", "expected a list of hooks ({type, command, timeout})"))
-                continue
-            for hi, hook in enumerate(entries):
-                cap = _one_hook(hook, f"{gfield}.hooks[{hi}]", file, event_name, canonical, matcher, problems)
-                if cap is not None:
-                    caps.append(cap)
-    return caps
-
-
-def _one_hook(hook: Any, field: str, file: str, event_name: str, canonical: str, matcher: str,
-              problems: list[Problem]) -> Capability | None:
-    if not isinstance(hook, dict):
-        problems.append(error(file, field, "expected an object {type, command, timeout}"))
-        return None
-    hook_type = hook.get("type", "command")
-    timeout = hook.get("timeout", CLAUDE_DEFAULT_HOOK_TIMEOUT_S)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) \
-            or timeout <= 0:
-        problems.append(warning(file, f"{field}.timeout", f"expected a positive number of seconds; "
-                                                          f"using {CLAUDE_DEFAULT_HOOK_TIMEOUT_S}"))
-        timeout = CLAUDE_DEFAULT_HOOK_TIMEOUT_S
-    if timeout > MAX_HOOK_TIMEOUT_S:
-        problems.append(warning(file, f"{field}.timeout", f"{timeout:g} s is longer than the {MAX_HOOK_TIMEOUT_S} s "
-                                                          "this app allows; using that"))
-        timeout = MAX_HOOK_TIMEOUT_S
-    extra = {k: v for k, v in hook.items() if k not in ("type", "command", "timeout")}
-    handler = f"{file}:{field.removeprefix('hooks.')}"
-    if hook_type == "command":
-        command = hook.get("command")
-        if not isinstance(command, str) or not command.strip():
-            problems.append(error(file, f"{field}.command", "a command hook needs a 'command' string"))
-            return None
-        details = {"hook_type": "command", "command": command, "claude_event": event_name, **extra}
-        description = f"runs: {command if len(command) < 120 else command[:117] + '...'}"
-    elif hook_type in HOOK_TYPES_NOT_RUN:
-        details = {"hook_type": hook_type, "claude_event": event_name, "not_run": True, **extra}
-        description = f"{hook_type} hook — not run by this app"
-    else:
-        problems.append(warning(file, f"{field}.type", f"unknown hook type {hook_type!r}; expected command, "
-                                                       "prompt or agent; it is ignored"))
-        return None
-    return Capability(type="hook", event=canonical, matcher=matcher, handler=handler, description=description,
-                      details=details, timeout_ms=int(timeout * 1000))
-
-
-def parse_hooks_json(text: str, file: str) -> tuple[list[Capability], list[Problem]]:
-    """`{"hooks": {Event: [{matcher, hooks: [{type, command, timeout}]}]}}` -> hook capabilities."""
-    problems: list[Problem] = []
-    data, problem = _loads(text, file)
-    if problem:
-        return [], [problem]
-    return parse_hooks_object(data, file, problems, wrapped=True), problems
-
-
-def parse_hooks_object(data: Any, file: str, problems: list[Problem], *, wrapped: bool) -> list[Capability]:
-    """A parsed hooks config. `wrapped=False` (inline in plugin.json) also accepts a bare event map."""
-    if not isinstance(data, dict):
-        problems.append(error(file, "", f"expected an object {{\"hooks\": {{EventName: [...]}}}}, "
-                                        f"found a JSON {_json_kind(data)}"))
-        return []
-    if "hooks" not in data:
-        if not wrapped and all(isinstance(k, str) for k in data):
-            return _hook_capabilities(data, file, problems)
-        looks_bare = any(canonical_event(k) for k in data)
-        hint = ("this looks like a bare event map: wrap it as {\"hooks\": {...}}" if looks_bare
-                else "expected a top-level \"hooks\" object mapping event names to hook groups")
-        problems.append(error(file, "hooks", hint))
-        return []
-    events = data["hooks"]
-    if not isinstance(events, dict):
-        problems.append(error(file, "hooks", f"expected an object mapping event names to hook groups, "
-                                             f"found a JSON {_json_kind(events)}"))
-        return []
-    return _hook_capabilities(events, file, problems)
-
-
-def _json_kind(value: Any) -> str:
-    return {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number")
-
-
-# -- .mcp.json ------------------------------------------------------------------------------------
-
-def server_transport(config: dict[str, Any]) -> str:
-    """stdio | http | sse (Claude's `streamable-http` counts as http)."""
-    kind = str(config.get("type") or config.get("transport") or "").lower()
-    if kind in ("sse",):
-        return "sse"
-    if kind in ("http", "streamable-http", "streamable_http"):
-        return "http"
-    if kind == "stdio" or "command" in config:
-        return "stdio"
-    return "http" if "url" in config else kind or "unknown"
-
-
-def _server_capability(name: str, config: Any, file: str, problems: list[Problem]) -> Capability | None:
-    field = f"mcpServers.{name}"
-    if not isinstance(config, dict):
-        problems.append(warning(file, field, f"is a {_json_kind(config)}, not a server object; it is skipped"))
-        return None
-    transport = server_transport(config)
-    if transport == "stdio":
-        if not isinstance(config.get("command"), str) or not config["command"].strip():
-            problems.append(error(file, f"{field}.command", "a stdio server needs a 'command' string"))
-            return None
-        args = config.get("args", [])
-        if not isinstance(args, list) or not all(isinstance(a, (str, int, float)) for a in args):
-            problems.append(error(file, f"{field}.args", "expected a list of strings"))
-            return None
-        desc = f"stdio: {config['command']} {' '.join(str(a) for a in args)}".strip()
-    elif transport in ("http", "sse"):
-        url = config.get("url")
-        if not isinstance(url, str):
-            problems.append(error(file, f"{field}.url", f"an {transport} server needs a 'url' string"))
-            return None
-        if not url.strip():
-            problems.append(warning(file, f"{field}.url", "is empty; this server cannot be reached until it is set"))
-        desc = f"{transport}: {url}"
-    else:
-        problems.append(error(file, field, f"unknown server type {config.get('type')!r}; expected stdio, http "
-                                           "or sse"))
-        return None
-    for key in ("env", "headers"):
-        if key in config and not (isinstance(config[key], dict)
-                                  and all(isinstance(v, (str, int, float)) for v in config[key].values())):
-            problems.append(error(file, f"{field}.{key}", "expected an object of string values"))
-            return None
-    details = dict(config)
-    details.setdefault("type", transport)
-    return Capability(type="mcp_server", name=name, description=desc, details=details)
-
-
-def parse_mcp_object(data: Any, file: str, problems: list[Problem]) -> list[Capability]:
-    """`{"mcpServers": {...}}` or a flat server map. Non-object entries (`_comment`) are skipped."""
-    if not isinstance(data, dict):
-        problems.append(error(file, "", f"expected an object {{\"mcpServers\": {{...}}}}, found a JSON "
-                                        f"{_json_kind(data)}"))
-        return []
-    wrapped = "mcpServers" in data
-    servers = data["mcpServers"] if wrapped else data
-    if not isinstance(servers, dict):
-        problems.append(error(file, "mcpServers", "expected an object mapping server names to servers"))
-        return []
-    caps: list[Capability] = []
-    for name, config in servers.items():
-        cap = _server_capability(str(name), config, file, problems)
-        if cap is not None:
-            caps.append(cap)
-    for key in (k for k in data if k != "mcpServers") if wrapped else ():
-        problems.append(warning(file, key, "unknown key next to 'mcpServers'; it is ignored"))
-    return caps
-
-
-def parse_mcp_json(text: str, file: str) -> tuple[list[Capability], list[Problem]]:
-    problems: list[Problem] = []
-    data, problem = _loads(text, file)
-    if problem:
-        return [], [problem]
-    return parse_mcp_object(data, file, problems), problems
 
 
 # -- scope ------------------------------------------------------------------------------------------
@@ -303,10 +91,11 @@ def _components(folder: Path, plugin_id: str, extra_dirs: dict[str, list[str]],
     """Skills/commands/agents from the default folders plus any custom paths (they add, not replace)."""
     caps: list[Capability] = []
     for kind in KINDS:
-        dirs = [DEFAULT_DIRS[kind]] + [d for d in extra_dirs.get(kind, []) if d != DEFAULT_DIRS[kind]]
+        default_dir = CLAUDE_COMPONENT_DIRS[kind]
+        dirs = [default_dir] + [d for d in extra_dirs.get(kind, []) if d != default_dir]
         seen: set[Path] = set()
         for rel in dict.fromkeys(dirs):
-            if rel == DEFAULT_DIRS[kind] and (reason := path_escape_reason(folder, rel)):
+            if rel == default_dir and (reason := path_escape_reason(folder, rel)):
                 problems.append(error(folder.name, rel, f"{reason}; its {kind}s are not loaded"))
                 continue
             for entry in scan_folder(kind, folder / rel, namespace=plugin_id, source=plugin_id, base=folder):
@@ -327,9 +116,9 @@ def _hooks_from_file(folder: Path, rel: str, problems: list[Problem], *, require
         if required:
             problems.append(error(rel, "", "the hooks file named in the manifest does not exist"))
         return []
-    data, problem = _read_json(path, rel)
-    if problem:
-        problems.append(problem)
+    data, unreadable = read_json(path, rel)
+    if unreadable:
+        problems.extend(unreadable)
         return []
     return parse_hooks_object(data, rel, problems, wrapped=True)
 
@@ -340,9 +129,9 @@ def _mcp_from_file(folder: Path, rel: str, problems: list[Problem], *, required:
         if required:
             problems.append(error(rel, "", "the MCP servers file named in the manifest does not exist"))
         return []
-    data, problem = _read_json(path, rel)
-    if problem:
-        problems.append(problem)
+    data, unreadable = read_json(path, rel)
+    if unreadable:
+        problems.extend(unreadable)
         return []
     return parse_mcp_object(data, rel, problems)
 
@@ -370,12 +159,12 @@ def parse_claude_plugin(folder: Path, manifest_file: str) -> ParseResult:
     """A Claude Code plugin: `.claude-plugin/plugin.json`, `cc-plugin.json` or `claude-plugin/plugin.json`."""
     problems: list[Problem] = []
     label = manifest_file
-    data, problem = _read_json(folder / manifest_file, label)
+    data, unreadable = read_json(folder / manifest_file, label)
     fallback = _folder_id(folder)
-    if problem:
-        return ParseResult(problems=[problem], format="claude", manifest_file=manifest_file, fallback_id=fallback)
+    if unreadable:
+        return ParseResult(problems=unreadable, format="claude", manifest_file=manifest_file, fallback_id=fallback)
     if not isinstance(data, dict):
-        return ParseResult(problems=[error(label, "", f"expected a JSON object, found a JSON {_json_kind(data)}")],
+        return ParseResult(problems=[error(label, "", f"expected a JSON object, found a JSON {json_kind(data)}")],
                            format="claude", manifest_file=manifest_file, fallback_id=fallback)
     raw_name = data.get("name")
     if not isinstance(raw_name, str) or not raw_name.strip():
@@ -409,7 +198,7 @@ def parse_claude_plugin(folder: Path, manifest_file: str) -> ParseResult:
                 extra_dirs[kind] = _safe_paths(folder, paths, key, label, problems)
     caps = _components(folder, plugin_id, extra_dirs, problems)
 
-    hook_files = [HOOKS_FILE]
+    hook_files = [CLAUDE_HOOKS]
     if "hooks" in data:
         if isinstance(data["hooks"], dict):
             caps.extend(parse_hooks_object(data["hooks"], label, problems, wrapped=False))
@@ -436,17 +225,12 @@ def parse_claude_plugin(folder: Path, manifest_file: str) -> ParseResult:
                   homepage=data.get("homepage") if isinstance(data.get("homepage"), str) else "")
 
 
-def looks_like_claude_layout(folder: Path) -> bool:
-    """Cheap check: a folder with skills/, commands/, agents/ or hooks/hooks.json and no manifest."""
-    return any((folder / d).is_dir() for d in DEFAULT_DIRS.values()) or (folder / HOOKS_FILE).is_file()
-
-
 def parse_claude_layout(folder: Path) -> ParseResult:
     """A Claude-style folder with no manifest: id and name from the folder."""
     problems: list[Problem] = []
     plugin_id = _folder_id(folder)
     caps = _components(folder, plugin_id, {}, problems)
-    caps.extend(_hooks_from_file(folder, HOOKS_FILE, problems, required=False))
+    caps.extend(_hooks_from_file(folder, CLAUDE_HOOKS, problems, required=False))
     caps.extend(_mcp_from_file(folder, MCP_FILE, problems, required=False))
     if not caps and not has_errors(problems):
         problems.append(warning(folder.name, "", "has skills/, commands/ or agents/ folders but nothing usable "

@@ -4,14 +4,14 @@ Detection order (DESIGN.md § Manifests), first match wins:
 `aleph.plugin.toml` / `plugin.toml` -> `aleph.plugin.json` / `plugin.json` -> `package.json` with an
 `"aleph"` key -> `.claude-plugin/plugin.json` / `cc-plugin.json` -> a Claude-style layout with no
 manifest (`skills/`, `commands/`, `agents/`, `hooks/hooks.json`) -> `.mcp.json` alone.
-The Claude formats live in `claude.py`, imported lazily so Aleph-only inventories never pay for it.
+Each parser is imported lazily (Claude formats in `claude.py`), so Aleph-only inventories never pay
+for the others.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import ModuleType
 
 from aleph_gui.core.manifest.ids import sanitize_id
 from aleph_gui.core.manifest.model import ParseResult
@@ -21,7 +21,8 @@ TOML_NAMES = ("aleph.plugin.toml", "plugin.toml")
 JSON_NAMES = ("aleph.plugin.json", "plugin.json")
 # `claude-plugin/plugin.json` (no dot) is how some repositories store test fixtures; accepted last.
 CLAUDE_MANIFESTS = (".claude-plugin/plugin.json", "cc-plugin.json", "claude-plugin/plugin.json")
-CLAUDE_LAYOUT_DIRS = ("skills", "commands", "agents")
+# Where a Claude Code plugin keeps each kind of component when its manifest does not say.
+CLAUDE_COMPONENT_DIRS = {"skill": "skills", "command": "commands", "agent": "agents"}
 CLAUDE_HOOKS = "hooks/hooks.json"
 MCP_FILE = ".mcp.json"
 
@@ -59,19 +60,10 @@ def _has_claude_manifest(folder: Path, names: _Names) -> str | None:
     return None
 
 
-def _claude_module() -> ModuleType | None:
-    try:
-        from aleph_gui.core.manifest import claude
-    except ImportError:
-        return None
-    return claude
-
-
-def _looks_like_claude_layout(folder: Path) -> bool:
-    claude = _claude_module()
-    if claude is not None:
-        return bool(claude.looks_like_claude_layout(folder))
-    return any(os.path.isdir(os.path.join(folder, d)) for d in CLAUDE_LAYOUT_DIRS) or _isfile(folder, CLAUDE_HOOKS)
+def looks_like_claude_layout(folder: Path) -> bool:
+    """Cheap check: a folder with skills/, commands/, agents/ or hooks/hooks.json (and no manifest)."""
+    return any(os.path.isdir(os.path.join(folder, d)) for d in CLAUDE_COMPONENT_DIRS.values()) or \
+        _isfile(folder, CLAUDE_HOOKS)
 
 
 def _aleph_package(folder: Path) -> dict | None:
@@ -90,13 +82,7 @@ def has_manifest(folder: Path) -> bool:
         return True
     if _has_claude_manifest(folder, names):
         return True
-    return _looks_like_claude_layout(folder) or MCP_FILE in names
-
-
-def _claude_unavailable(folder: Path, file: str) -> ParseResult:
-    return ParseResult(problems=[error(file, "", "Claude Code plugins cannot be read: the Claude format "
-                                                 "support (aleph_gui.core.manifest.claude) is missing")],
-                       format="claude", manifest_file=file, fallback_id=sanitize_id(folder.name) or folder.name)
+    return looks_like_claude_layout(folder) or MCP_FILE in names
 
 
 def load_plugin_folder(folder: Path) -> ParseResult:
@@ -128,15 +114,17 @@ def load_plugin_folder(folder: Path) -> ParseResult:
             return parse_package_json(folder, "package.json", doc=package)
     claude_file = _has_claude_manifest(folder, names)
     if claude_file:
-        claude = _claude_module()
-        return claude.parse_claude_plugin(folder, claude_file) if claude else \
-            _claude_unavailable(folder, claude_file)
-    if _looks_like_claude_layout(folder):
-        claude = _claude_module()
-        return claude.parse_claude_layout(folder) if claude else _claude_unavailable(folder, folder.name)
+        from aleph_gui.core.manifest.claude import parse_claude_plugin
+
+        return parse_claude_plugin(folder, claude_file)
+    if looks_like_claude_layout(folder):
+        from aleph_gui.core.manifest.claude import parse_claude_layout
+
+        return parse_claude_layout(folder)
     if MCP_FILE in names:
-        claude = _claude_module()
-        return claude.parse_mcp_only(folder) if claude else _claude_unavailable(folder, MCP_FILE)
+        from aleph_gui.core.manifest.claude import parse_mcp_only
+
+        return parse_mcp_only(folder)
     return ParseResult(problems=[error(folder.name, "", "no plugin manifest found in this folder (expected "
                                                         "aleph.plugin.toml, plugin.json, package.json with "
                                                         "\"aleph\", .claude-plugin/plugin.json or .mcp.json)")],
@@ -153,16 +141,17 @@ def load_manifest_file(path: Path) -> ParseResult:
     name = path.name
     folder = path.parent
     if path.parent.name in (".claude-plugin", "claude-plugin") and name == "plugin.json":
-        claude = _claude_module()
-        file = f"{path.parent.name}/{name}"
-        return claude.parse_claude_plugin(folder.parent, file) if claude else \
-            _claude_unavailable(folder.parent, file)
+        from aleph_gui.core.manifest.claude import parse_claude_plugin
+
+        return parse_claude_plugin(folder.parent, f"{path.parent.name}/{name}")
     if name == "cc-plugin.json":
-        claude = _claude_module()
-        return claude.parse_claude_plugin(folder, name) if claude else _claude_unavailable(folder, name)
+        from aleph_gui.core.manifest.claude import parse_claude_plugin
+
+        return parse_claude_plugin(folder, name)
     if name == MCP_FILE:
-        claude = _claude_module()
-        return claude.parse_mcp_only(folder) if claude else _claude_unavailable(folder, name)
+        from aleph_gui.core.manifest.claude import parse_mcp_only
+
+        return parse_mcp_only(folder)
     if name == "package.json":
         from aleph_gui.core.manifest.package_json import parse_package_json
 

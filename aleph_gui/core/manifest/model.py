@@ -13,6 +13,11 @@ from aleph_gui.core.scope import Scope
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 ID_MAX = 64
 
+# How long one hook handler may take when neither the hook nor `[limits]` says (every runtime).
+DEFAULT_HOOK_TIMEOUT_MS = 1_000
+# A Claude Code command hook's limit when its `timeout` is not given (Claude Code's own default).
+DEFAULT_COMMAND_HOOK_TIMEOUT_MS = 60_000
+
 CapabilityType = Literal[
     "tool", "hook", "channel", "provider", "http_route", "cli", "service",
     "command", "skill", "agent", "mcp_server",
@@ -74,7 +79,7 @@ class Limits(BaseModel):
     model_config = ConfigDict(extra="forbid")
     memory_mb: int = 16
     tool_timeout_ms: int | None = None  # runtime default when None
-    hook_timeout_ms: int | None = None
+    hook_timeout_ms: int | None = None  # DEFAULT_HOOK_TIMEOUT_MS when None
 
 
 class PluginManifest(BaseModel):

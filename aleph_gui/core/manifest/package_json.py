@@ -11,15 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from aleph_gui.core.manifest.aleph_json import load_json, parse_json_text
-from aleph_gui.core.manifest.common import (
-    MAX_MANIFEST_BYTES,
-    Collector,
-    failed,
-    from_document,
-    read_at_most,
-    type_name,
-)
+from aleph_gui.core.manifest.aleph_tables import from_document
 from aleph_gui.core.manifest.model import ParseResult
+from aleph_gui.core.manifest.reading import read_manifest_text
+from aleph_gui.core.manifest.validation import failed
+from aleph_gui.core.manifest.wording import Collector, type_name
 from aleph_gui.core.problems import error
 
 FORMAT = "package-json"
@@ -29,24 +25,14 @@ ALEPH_PLUGIN_KEYS = frozenset({"id", "name", "kind", "entry", "activation", "sha
 def read_aleph_package(path: Path) -> dict[str, Any] | None:
     """The package.json document when it has an "aleph" key, else None (not an Aleph manifest).
 
-    Files that do not even contain the bytes "aleph" are not parsed at all.
+    Read like every manifest (same limits); files that do not even contain the text "aleph" are not
+    parsed at all.
     """
-    try:
-        data = read_at_most(path, MAX_MANIFEST_BYTES + 1)
-    except OSError:
-        return None
-    if len(data) > MAX_MANIFEST_BYTES or b'"aleph"' not in data:
-        return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    text, _ = read_manifest_text(path, path.name)
+    if text is None or '"aleph"' not in text:
         return None
     doc, _ = parse_json_text(text, path.name)
     return doc if isinstance(doc, dict) and "aleph" in doc else None
-
-
-def has_aleph_key(path: Path) -> bool:
-    return read_aleph_package(path) is not None
 
 
 def parse_package_json(folder: Path, file: str = "package.json", doc: Any = None) -> ParseResult:

@@ -20,9 +20,9 @@ import uuid
 from typing import Any
 
 from aleph_gui.core.errors import HookTimeout, PluginCallError, PluginNotRunnable, RuntimeUnavailable
+from aleph_gui.core.hook_events import claude_event_name
 from aleph_gui.core.hook_result import Block, Continue, HookResult, Intercept
-from aleph_gui.core.hooks import claude_event_name
-from aleph_gui.core.manifest.model import Capability
+from aleph_gui.core.manifest.model import DEFAULT_COMMAND_HOOK_TIMEOUT_MS, Capability
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 SHELL = "/bin/sh"
 OUTPUT_CAP = 256 * 1024  # bytes kept of stdout / stderr; the rest is drained and dropped
 REASON_CAP = 2000  # characters of stderr used as a block reason
-DEFAULT_TIMEOUT_MS = 60_000
 _READ_CHUNK = 64 * 1024
 
 
@@ -156,7 +155,7 @@ class CommandRuntime(PluginRuntime):
         stdin = json.dumps(hook_input(name, data, session_id=self._session_id, cwd=cwd)).encode()
         env = dict(os.environ, CLAUDE_PLUGIN_ROOT=str(self.ctx.root), CLAUDE_PROJECT_DIR=cwd,
                    ALEPH_PLUGIN_ID=self.plugin_id)
-        limit_ms = timeout_ms or cap.timeout_ms or DEFAULT_TIMEOUT_MS
+        limit_ms = timeout_ms or cap.timeout_ms or DEFAULT_COMMAND_HOOK_TIMEOUT_MS
         self._calls += 1
         try:
             proc = await asyncio.create_subprocess_exec(

@@ -38,9 +38,10 @@ from aleph_gui.core.errors import (
     PluginTimeout,
     RuntimeUnavailable,
 )
+from aleph_gui.core.hook_events import normalize_event
 from aleph_gui.core.hook_result import BadHookAnswer, HookResult, result_from_json
 from aleph_gui.core.host_api import SCOPE_DENIED, HostApiError
-from aleph_gui.core.manifest.model import CAPABILITY_TYPES, Capability
+from aleph_gui.core.manifest.model import CAPABILITY_TYPES, DEFAULT_HOOK_TIMEOUT_MS, Capability
 from aleph_gui.core.manifest.paths import path_escape_reason
 from aleph_gui.core.problems import Problem
 from aleph_gui.core.problems import error as problem_error
@@ -53,7 +54,6 @@ log = logging.getLogger(__name__)
 HOST_SCRIPT = Path(__file__).resolve().parent / "node_host.js"
 MIN_NODE_MAJOR = 20
 TOOL_TIMEOUT_MS = 30_000
-HOOK_TIMEOUT_MS = 1_000
 IDLE_TIMEOUT_S = 600.0
 READY_TIMEOUT_S = 10.0
 SHUTDOWN_GRACE_S = 2.0
@@ -107,14 +107,6 @@ def _granted_paths(paths: list[str]) -> list[str]:
             return ["*"]
         out.append(str(Path(os.path.expanduser(p)).resolve()))
     return out
-
-
-def _canonical_event(name: str) -> str:
-    try:
-        from aleph_gui.core.hooks import canonical_event
-    except ImportError:  # hooks module not present in a stripped build: keep the name as written
-        return name
-    return canonical_event(name) or name
 
 
 class NodeRuntime(PluginRuntime):
@@ -426,7 +418,7 @@ class NodeRuntime(PluginRuntime):
         return await self._call("plugin.call", params, timeout, f"tool '{tool}'")
 
     async def run_hook(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
-        timeout = timeout_ms or self.ctx.manifest.limits.hook_timeout_ms or HOOK_TIMEOUT_MS
+        timeout = timeout_ms or self.ctx.manifest.limits.hook_timeout_ms or DEFAULT_HOOK_TIMEOUT_MS
         what = f"hook handler '{handler}'"
         if self.shape == "server":
             answer = await self._call("plugin.call", {"handler": handler, "arguments": event}, timeout, what,
@@ -496,7 +488,7 @@ class NodeRuntime(PluginRuntime):
         try:
             cap = Capability(
                 type=kind, name=str(reg.get("name") or ""), description=str(reg.get("description") or ""),
-                event=_canonical_event(str(reg.get("event") or "")) if kind == "hook" else "",
+                event=normalize_event(str(reg.get("event") or "")) if kind == "hook" else "",
                 handler=str(reg.get("handler") or ""),
                 priority=int(reg.get("priority") or 0),
                 hook_kind="observer" if reg.get("hook_kind") == "observer" else "interceptor",

@@ -41,6 +41,7 @@ from aleph_gui.core.errors import (
     ScopeDenied,
 )
 from aleph_gui.core.hook_result import BadHookAnswer, HookResult, result_from_json
+from aleph_gui.core.manifest.model import DEFAULT_HOOK_TIMEOUT_MS
 from aleph_gui.core.manifest.paths import path_escape_reason
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
 from aleph_gui.core.runtime.offload import offloader
@@ -50,7 +51,6 @@ from aleph_gui.core.scope import Scope
 log = logging.getLogger(__name__)
 
 TOOL_TIMEOUT_MS = 10_000
-HOOK_TIMEOUT_MS = 1_000
 MIN_TIMEOUT_MS = 10
 MAX_TIMEOUT_MS = 120_000
 DEFAULT_MEMORY_MB = 16
@@ -255,11 +255,11 @@ class WasmRuntime(PluginRuntime):
         return clamp_timeout(self.ctx.manifest.limits.tool_timeout_ms, TOOL_TIMEOUT_MS)
 
     def hook_timeout_ms(self, handler: str | None = None) -> int:
-        default = self.ctx.manifest.limits.hook_timeout_ms or HOOK_TIMEOUT_MS
+        default = self.ctx.manifest.limits.hook_timeout_ms or DEFAULT_HOOK_TIMEOUT_MS
         for cap in self.ctx.manifest.of_type("hook"):
             if handler is not None and cap.handler_name == handler and cap.timeout_ms:
                 return clamp_timeout(cap.timeout_ms, default)
-        return clamp_timeout(default, HOOK_TIMEOUT_MS)
+        return clamp_timeout(default, DEFAULT_HOOK_TIMEOUT_MS)
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -370,7 +370,7 @@ class WasmRuntime(PluginRuntime):
         return await offloader().run(self.run_hook_blocking, handler, event, timeout_ms)
 
     def run_hook_blocking(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
-        limit = clamp_timeout(timeout_ms, HOOK_TIMEOUT_MS) if timeout_ms else self.hook_timeout_ms(handler)
+        limit = clamp_timeout(timeout_ms, DEFAULT_HOOK_TIMEOUT_MS) if timeout_ms else self.hook_timeout_ms(handler)
         data = json.dumps(event).encode()
         out = self._call(handler, data, limit, f"hook handler '{handler}'", HookTimeout)
         if not out.strip():
