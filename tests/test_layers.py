@@ -16,7 +16,12 @@ def test_import_linter_contract_holds() -> None:
     lint_imports = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
     proc = subprocess.run([lint_imports], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "The core never imports Qt KEPT" in proc.stdout
+    text = " ".join(proc.stdout.split())  # contract names may be wrapped
+    for contract in ("The core never imports Qt", "The manifest package imports no runtime",
+                     "Runtimes never import the manager", "The UI reaches state, runtimes, the loader and "
+                     "discovery only through the manager", "The CLI never imports Qt",
+                     "The event vocabulary is a leaf"):
+        assert contract in text and "BROKEN" not in text, text
 
 
 def test_no_core_module_mentions_a_qt_import() -> None:

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 
 # The one import from the core. It moves to the leaf module `aleph_gui.core.hook_events` (then this bridge no
 # longer imports asyncio at all); keep it on this single line.
-from aleph_gui.core.hooks import CLAUDE_ALIASES
+from aleph_gui.core.hook_events import CLAUDE_ALIASES
 
 # Claude events that read `hookSpecificOutput.additionalContext`.
 CONTEXT_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "UserPromptSubmit",
