@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from aleph_gui.core.hooks import CLAUDE_ALIASES
+from aleph_gui.core.hook_events import CLAUDE_ALIASES
 from aleph_gui.gateways.claude_config import aleph_ext_command, desktop_config_path
 from aleph_gui.gateways.claude_install import cmd_claude_install, cmd_claude_uninstall, install, uninstall
 from aleph_gui.gateways.json_settings import SettingsFileError

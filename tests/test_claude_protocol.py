@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from claude_payloads import PAYLOADS, payload
 
+from aleph_gui.core.hook_events import CLAUDE_ALIASES
 from aleph_gui.core.hook_result import Block, HookResult, Intercept
-from aleph_gui.core.hooks import CLAUDE_ALIASES, HookExecutor, HookHandler
+from aleph_gui.core.hooks import HookExecutor, HookHandler
 from aleph_gui.core.runtime.command import hook_input
 from aleph_gui.gateways.claude_protocol import (
     CONTEXT_EVENTS,
