@@ -11,7 +11,8 @@ from manager_helpers import headless_plugins
 from test_gui_support import demo_home, modal_guard, write_static_plugin  # noqa: F401
 
 from aleph_gui.core.paths import Locations
-from aleph_gui.ui.hook_log import HookLogFilter, HookLogModel, HookLogPanel, HookRate, HookRow
+from aleph_gui.core.trace import TraceRecord
+from aleph_gui.ui.hook_log import HookLogFilter, HookLogModel, HookLogPanel, HookRate
 from aleph_gui.ui.plugin_table import FilterQuery, PluginFilterProxy, PluginTableModel
 
 
@@ -91,8 +92,8 @@ def test_sync_updates_rows_in_place_and_removes_gone_plugins(infos, tmp_path) ->
     assert model.row_of("plain-skills") >= 0 and len(inserted) == 1
 
 
-def rows(n: int, decision: str = "continue", plugin: str = "p", event: str = "message_received") -> list[HookRow]:
-    return [HookRow(1000.0 + i, event, plugin, "h", decision, 10 + i, "", ()) for i in range(n)]
+def rows(n: int, decision: str = "continue", plugin: str = "p", event: str = "message_received") -> list[TraceRecord]:
+    return [TraceRecord(1000.0 + i, event, plugin, "h", decision, (10 + i) * 1000, "", (), "") for i in range(n)]
 
 
 def test_hook_log_model_passes_qt_model_checks(qtmodeltester) -> None:
@@ -108,7 +109,7 @@ def test_hook_log_model_passes_qt_model_checks(qtmodeltester) -> None:
 def test_hook_log_ring_keeps_only_the_newest_rows() -> None:
     model = HookLogModel(capacity=100)
     for start in range(0, 1000, 70):
-        model.append_batch([HookRow(float(start + i), "e", "p", "h", "continue", 1, "", ()) for i in range(70)])
+        model.append_batch([TraceRecord(float(start + i), "e", "p", "h", "continue", 1000, "", (), "") for i in range(70)])
     assert model.rowCount() == 100
     assert model.row(0).time == 950.0 and model.row(99).time == 1049.0
     model.append_batch(rows(250))
@@ -118,7 +119,7 @@ def test_hook_log_ring_keeps_only_the_newest_rows() -> None:
 def test_hook_log_filters_by_event_plugin_and_decision() -> None:
     model = HookLogModel()
     model.append_batch(rows(3, "continue", "alpha", "message_received") + rows(2, "block", "guard", "before_tool_call")
-                       + [HookRow(1.0, "session_start", "alpha", "h", "continue", 5, "boom", ())])
+                       + [TraceRecord(1.0, "session_start", "alpha", "h", "continue", 5000, "boom", (), "")])
     proxy = HookLogFilter()
     proxy.setSourceModel(model)
     proxy.set_filters(decision="block")

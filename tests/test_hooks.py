@@ -351,7 +351,7 @@ async def test_trace_ring_subscribers_and_sink_see_every_call() -> None:
     rec = ex.recent(1)[0]
     as_json = rec.to_json()
     assert set(as_json) == {"time", "event", "plugin", "handler", "decision", "duration_us", "error",
-                            "modified_keys"}
+                            "modified_keys", "client"}
     assert (as_json["plugin"], as_json["handler"], as_json["decision"], as_json["modified_keys"]) == (
         "p", "rewrite", "intercept", ["x"])
     for _ in range(10):

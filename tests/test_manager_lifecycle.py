@@ -225,11 +225,11 @@ async def test_hook_calls_reach_subscribers_and_the_audit_log(home: Path) -> Non
         result = await m.fire("message_received", {"text": "spam again"})
         assert result.decision == "block"
         traced = [e for e in rec.events if e.type == "HookTraced"]
-        assert [(e.id, e.decision) for e in traced] == [("wasm-wat-text-tools", "block")]
+        assert [(e.id, e.record.decision) for e in traced] == [("wasm-wat-text-tools", "block")]
     db = StateDB(home / "state.db")
     rows = db.audit(plugin_id="wasm-wat-text-tools")
     db.close()
-    assert [(r["event"], r["decision"]) for r in rows] == [("message_received", "block")]
+    assert [(r.event, r.decision) for r in rows] == [("message_received", "block")]
 
 
 async def test_changes_made_by_the_cli_show_up_in_a_running_manager(home: Path) -> None:

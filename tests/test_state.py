@@ -11,6 +11,7 @@ import pytest
 
 from aleph_gui.core.scope import FileAccess, Scope
 from aleph_gui.core.state import SCHEMA_VERSION, StateDB
+from aleph_gui.core.trace import TraceRecord
 
 
 def test_enabled_flags_persist(tmp_path: Path) -> None:
@@ -48,10 +49,10 @@ def test_config_kv_forget_and_audit(state_db: StateDB) -> None:
     assert state_db.config("p") == {"word": {"x": [1, 2]}} and state_db.kv_get("p", "k") == b"\x00\x01"
     state_db.forget("p")
     assert state_db.config("p") == {} and state_db.kv_get("p", "k") is None
-    rows = [{"time": float(i), "event": "e", "plugin": "p", "handler": "h", "decision": "continue",
-             "duration_us": i} for i in range(10)]
+    rows = [TraceRecord(float(i), "e", "p", "h", "continue", i * 1000, "", (), "cli") for i in range(10)]
     state_db.append_audit(rows, limit=5)
-    assert [r["duration_us"] for r in state_db.audit()] == [5, 6, 7, 8, 9]  # bounded, oldest dropped
+    assert [r.duration_us for r in state_db.audit()] == [5, 6, 7, 8, 9]  # bounded, oldest dropped
+    assert state_db.audit()[-1] == rows[-1]  # the record comes back as it was written
 
 
 def test_schema_is_versioned_and_wal(tmp_path: Path) -> None:

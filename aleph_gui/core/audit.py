@@ -10,8 +10,9 @@ import asyncio
 import logging
 
 from aleph_gui.core import events as ev
-from aleph_gui.core.hooks import TraceRow, to_record
+from aleph_gui.core.hooks import TraceRow
 from aleph_gui.core.state import StateDB
+from aleph_gui.core.trace import TraceRecord
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +29,14 @@ class AuditTrail:
         """The executor's trace sink: every handler call of one event."""
         self._rows.extend(rows)
         if self._bus.active:
-            for t, event, plugin, handler, decision, duration_ns, err, keys in rows:
-                self._bus.emit(ev.HookTraced(plugin, event=event, handler=handler, decision=decision,
-                                             duration_us=duration_ns // 1000, error=err or None,
-                                             modified_keys=list(keys), time=t))
+            for row in rows:
+                self._bus.emit(ev.HookTraced.of(TraceRecord.of(row)))
 
     def flush(self) -> None:
         rows, self._rows = self._rows, []
         if rows:
             try:
-                self._state.append_audit(to_record(r).to_json() for r in rows)
+                self._state.append_audit(TraceRecord.of(r) for r in rows)
             except Exception:  # the disk may be full; tracing must never break the app
                 log.exception("could not write %d hook audit rows", len(rows))
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from aleph_gui.core.trace import TraceRecord
+
 log = logging.getLogger(__name__)
 
 
@@ -73,13 +75,17 @@ class ProblemReported(ChangeEvent):
 
 @dataclass(frozen=True)
 class HookTraced(ChangeEvent):
-    """One handler call; `id` is the plugin. Mirrors a trace record."""
-    event: str = ""
-    handler: str = ""
-    decision: str = ""
-    duration_us: int = 0
-    error: str | None = None
-    modified_keys: list[str] = field(default_factory=list)
+    """One handler call; `id` is the plugin. Carries the trace record (`trace.TraceRecord`)."""
+    record: TraceRecord = TraceRecord(0.0, "", "", "", "", 0, "", (), "")
+
+    @classmethod
+    def of(cls, record: TraceRecord) -> HookTraced:
+        return cls(record.plugin, record=record, time=record.time)
+
+    def to_json(self) -> dict[str, Any]:
+        doc = self.record.to_json()
+        del doc["plugin"]
+        return {"type": self.type, "id": self.id, **doc}
 
 
 @dataclass(frozen=True)

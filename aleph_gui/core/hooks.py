@@ -21,6 +21,7 @@ from aleph_gui.core.hook_events import canonical_event, compile_matcher, event_s
 from aleph_gui.core.hook_result import Block, Continue, HookResult, Intercept
 from aleph_gui.core.manifest.model import DEFAULT_HOOK_TIMEOUT_MS
 from aleph_gui.core.runtime.offload import offloader
+from aleph_gui.core.trace import TraceRecord
 
 if TYPE_CHECKING:
     from aleph_gui.core.runtime.base import PluginRuntime
@@ -53,32 +54,8 @@ class HookHandler:
         self._match = compile_matcher(self.matcher)
 
 
-class TraceRecord(NamedTuple):
-    """One handler call. Kept as a tuple: tracing sits on the hot path of every event."""
-
-    time: float  # unix seconds
-    event: str
-    plugin: str
-    handler: str
-    decision: str  # continue | intercept | block | skipped
-    duration_us: int
-    error: str
-    modified_keys: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"time": self.time, "event": self.event, "plugin": self.plugin, "handler": self.handler,
-                "decision": self.decision, "duration_us": self.duration_us, "error": self.error,
-                "modified_keys": list(self.modified_keys)}
-
-
-# A TraceRecord's fields as a plain tuple, with the duration in nanoseconds: what the hot path
-# appends (and what the audit sink receives, ready for `executemany`).
+# The hot path appends plain tuples laid out like a TraceRecord (see trace.py).
 TraceRow = tuple
-
-
-def to_record(row: TraceRow) -> TraceRecord:
-    t, event, plugin, handler, decision, duration_ns, err, keys = row
-    return TraceRecord(t, event, plugin, handler, decision, duration_ns // 1000, err, keys)
 
 
 class FireResult:
@@ -101,7 +78,7 @@ class FireResult:
     @property
     def trace(self) -> list[TraceRecord]:
         if self._trace is None:
-            self._trace = [to_record(r) for r in self.rows]
+            self._trace = [TraceRecord.of(r) for r in self.rows]
         return self._trace
 
     def to_json(self) -> dict[str, Any]:
@@ -213,11 +190,12 @@ class HookExecutor:
         return undo
 
     def recent(self, n: int = 100) -> list[TraceRecord]:
-        return [to_record(r) for r in list(self._ring)[-n:]] if n > 0 else []
+        return [TraceRecord.of(r) for r in list(self._ring)[-n:]] if n > 0 else []
 
     # -- firing ------------------------------------------------------------------------------------
-    async def fire(self, event: str, data: dict[str, Any] | None = None) -> FireResult:
-        """Run the event through its chain. Never raises for a handler's failure."""
+    async def fire(self, event: str, data: dict[str, Any] | None = None, client: str = "") -> FireResult:
+        """Run the event through its chain. Never raises for a handler's failure.
+        `client` names who asked (it is kept in every trace record)."""
         chain = self._chains.get(event)
         name = event
         if chain is None:
@@ -242,26 +220,26 @@ class HookExecutor:
                 except Exception as exc:  # a built-in handler's bug must not stop the event
                     t = perf_counter_ns()
                     current, decision, reason, stop = self._apply(
-                        h, None, _failure_text(exc, h), t - t_prev, name, current, now, records, decision, reason)
+                        h, None, _failure_text(exc, h), t - t_prev, name, current, now, records, client, decision, reason)
                     if stop:
                         break
                     t_prev = t
                     continue
                 t = perf_counter_ns()
                 if result is None or result.__class__ is Continue:
-                    append((now, name, plugin_id, handler_name, "continue", t - t_prev, "", _NO_KEYS))
+                    append((now, name, plugin_id, handler_name, "continue", t - t_prev, "", _NO_KEYS, client))
                     t_prev = t
                     continue
                 current, decision, reason, stop = self._apply(h, result, "", t - t_prev, name, current, now,
-                                                              records, decision, reason)
+                                                              records, client, decision, reason)
                 if stop:
                     break
                 t_prev = perf_counter_ns()
         elif chain.interceptors:
             current, decision, reason = await self._run_chain(chain.interceptors, name, current, subject, now,
-                                                              records)
+                                                              records, client)
         if chain.observers:
-            await self._run_observers(chain.observers, name, current, subject, now, records)
+            await self._run_observers(chain.observers, name, current, subject, now, records, client)
         self._ring.extend(records)
         result = FireResult(decision, current, reason, rows=records)
         if self._subscribers or self._trace_sink is not None:
@@ -269,7 +247,8 @@ class HookExecutor:
         return result
 
     async def _run_chain(self, chain: tuple[HookHandler, ...], name: str, current: dict[str, Any],
-                         subject: str | None, now: float, records: list[TraceRow]) -> tuple[dict[str, Any], str, str]:
+                         subject: str | None, now: float, records: list[TraceRow],
+                         client: str) -> tuple[dict[str, Any], str, str]:
         """The general chain: built-in, WASM (batched in one worker hop) and async runtimes mixed."""
         decision, reason = "continue", ""
         i, n = 0, len(chain)
@@ -279,7 +258,7 @@ class HookExecutor:
             if h._match is not None and not h._match(subject):
                 continue
             if h.skip_reason:
-                records.append((now, name, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, _NO_KEYS))
+                records.append((now, name, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, _NO_KEYS, client))
                 continue
             runtime = h.runtime
             if h.func is not None:
@@ -297,7 +276,7 @@ class HookExecutor:
                     batch.append(chain[i])
                     i += 1
                 stop, current, decision, reason = await self._run_blocking_batch(
-                    batch, name, current, subject, now, records, decision, reason)
+                    batch, name, current, subject, now, records, client, decision, reason)
                 if stop:
                     break
                 continue
@@ -314,38 +293,38 @@ class HookExecutor:
             else:
                 result, err, dt = None, "handler has neither a function nor a runtime", 0
             current, decision, reason, stop = self._apply(h, result, err, dt, name, current, now, records,
-                                                          decision, reason)
+                                                          client, decision, reason)
             if stop:
                 break
         return current, decision, reason
 
     @staticmethod
     def _apply(h: HookHandler, result: Any, err: str, dt: int, name: str, current: dict[str, Any],
-               now: float, records: list[TraceRow], decision: str,
+               now: float, records: list[TraceRow], client: str, decision: str,
                reason: str) -> tuple[dict[str, Any], str, str, bool]:
         """Record one interceptor's answer; returns (data, decision, reason, stop)."""
         if err:
             if h.fail_closed:
-                records.append((now, name, h.plugin_id, h.handler, "block", dt, err, _NO_KEYS))
+                records.append((now, name, h.plugin_id, h.handler, "block", dt, err, _NO_KEYS, client))
                 return current, "block", f"{h.plugin_id}: {err}", True
-            records.append((now, name, h.plugin_id, h.handler, "continue", dt, err, _NO_KEYS))
+            records.append((now, name, h.plugin_id, h.handler, "continue", dt, err, _NO_KEYS, client))
             return current, decision, reason, False
         if result is None or type(result) is Continue:
-            records.append((now, name, h.plugin_id, h.handler, "continue", dt, "", _NO_KEYS))
+            records.append((now, name, h.plugin_id, h.handler, "continue", dt, "", _NO_KEYS, client))
             return current, decision, reason, False
         if type(result) is Intercept:
             keys = _modified_keys(current, result.data)
-            records.append((now, name, h.plugin_id, h.handler, "intercept", dt, "", keys))
+            records.append((now, name, h.plugin_id, h.handler, "intercept", dt, "", keys, client))
             return dict(result.data), "intercept", reason, False
         if type(result) is Block:
-            records.append((now, name, h.plugin_id, h.handler, "block", dt, "", _NO_KEYS))
+            records.append((now, name, h.plugin_id, h.handler, "block", dt, "", _NO_KEYS, client))
             return current, "block", result.reason or f"blocked by {h.plugin_id}", True
         err = f"answered {type(result).__name__}, not Continue, Intercept or Block"
-        return HookExecutor._apply(h, None, err, dt, name, current, now, records, decision, reason)
+        return HookExecutor._apply(h, None, err, dt, name, current, now, records, client, decision, reason)
 
     async def _run_blocking_batch(self, batch: list[HookHandler], name: str, current: dict[str, Any],
                                   subject: str | None, now: float,
-                                  records: list[TraceRow], decision: str,
+                                  records: list[TraceRow], client: str, decision: str,
                                   reason: str) -> tuple[bool, dict[str, Any], str, str]:
         """Run handlers whose runtime can block, in order, in ONE executor hop."""
 
@@ -362,7 +341,7 @@ class HookExecutor:
                 except Exception as exc:  # trap, timeout, bad output: one clear sentence in the trace
                     result, err = None, _failure_text(exc, h)
                 dt = (perf_counter_ns() - t0)
-                data, dec, why, stop = self._apply(h, result, err, dt, name, data, now, records, dec, why)
+                data, dec, why, stop = self._apply(h, result, err, dt, name, data, now, records, client, dec, why)
                 if stop:
                     return True, data, dec, why
             return False, data, dec, why
@@ -370,14 +349,14 @@ class HookExecutor:
         return await offloader().run(run_all)
 
     async def _run_observers(self, observers: tuple[HookHandler, ...], name: str, data: dict[str, Any],
-                             subject: str | None, now: float, records: list[TraceRow]) -> None:
+                             subject: str | None, now: float, records: list[TraceRow], client: str) -> None:
         """Observers see the final data together; whatever they answer does not change the outcome."""
         pending = []
         for h in observers:
             if h._match is not None and not h._match(subject):
                 continue
             if h.skip_reason:
-                records.append((now, name, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, _NO_KEYS))
+                records.append((now, name, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, _NO_KEYS, client))
             elif h.func is not None:
                 t0 = perf_counter_ns()
                 try:
@@ -385,14 +364,14 @@ class HookExecutor:
                 except Exception as exc:
                     result, err = None, _failure_text(exc, h)
                 records.append((now, name, h.plugin_id, h.handler, _observed(result, err),
-                                (perf_counter_ns() - t0), err, _NO_KEYS))
+                                (perf_counter_ns() - t0), err, _NO_KEYS, client))
             elif h.runtime is not None:
                 pending.append(h)
         if pending:
-            outcomes = await asyncio.gather(*(self._observe(h, name, data) for h in pending))
+            outcomes = await asyncio.gather(*(self._observe(h, name, data, client) for h in pending))
             records.extend(outcomes)
 
-    async def _observe(self, h: HookHandler, name: str, data: dict[str, Any]) -> TraceRow:
+    async def _observe(self, h: HookHandler, name: str, data: dict[str, Any], client: str) -> TraceRow:
         t0 = perf_counter_ns()
         payload = {"event": name, "data": dict(data)}
         runtime = h.runtime
@@ -407,7 +386,7 @@ class HookExecutor:
         except Exception as exc:
             result, err = None, _failure_text(exc, h)
         return (time.time(), name, h.plugin_id, h.handler, _observed(result, err),
-                (perf_counter_ns() - t0), err, _NO_KEYS)
+                (perf_counter_ns() - t0), err, _NO_KEYS, client)
 
     def _publish(self, result: FireResult) -> None:
         """Subscribers and the sink must never break an event: their errors are logged."""

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from aleph_gui.core.scope import Scope
+from aleph_gui.core.trace import TraceRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 AUDIT_LIMIT = 50_000  # rows kept in the hook audit log; the oldest are dropped
 
 _SCHEMA = """
@@ -58,6 +59,24 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
+# Version 2: the calling client of each hook call; trusted project folders; the identity a grant
+# was given to (origin, resolved folder, kind, entry, digest of the approved code).
+_SCHEMA_V2 = """
+ALTER TABLE audit ADD COLUMN client TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS audit_time ON audit(time);
+CREATE TABLE IF NOT EXISTS trusted_folders (
+    path TEXT PRIMARY KEY,
+    trusted_at REAL NOT NULL
+);
+ALTER TABLE grants ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+ALTER TABLE grants ADD COLUMN folder TEXT NOT NULL DEFAULT '';
+ALTER TABLE grants ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE grants ADD COLUMN entry TEXT NOT NULL DEFAULT '';
+ALTER TABLE grants ADD COLUMN code_digest TEXT NOT NULL DEFAULT '';
+ALTER TABLE grants ADD COLUMN review_reason TEXT NOT NULL DEFAULT ''
+"""
+
+
 @dataclass(frozen=True)
 class Grant:
     plugin_id: str
@@ -85,11 +104,12 @@ class StateDB:
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path} was written by a newer version (schema {version})")
-            if version < 1:
-                for stmt in _SCHEMA.split(";"):
-                    if stmt.strip():
-                        self._conn.execute(stmt)
-                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            for target, script in ((1, _SCHEMA), (2, _SCHEMA_V2)):
+                if version < target:
+                    for stmt in script.split(";"):
+                        if stmt.strip():
+                            self._conn.execute(stmt)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._conn)
@@ -179,31 +199,31 @@ class StateDB:
                 self._conn.execute(f"DELETE FROM {table} WHERE id=?", (plugin_id,))
 
     # -- hook audit log --------------------------------------------------------------------
-    def append_audit(self, records: Iterable[dict[str, Any]], limit: int = AUDIT_LIMIT) -> None:
-        rows = [(r["time"], r["event"], r["plugin"], r["handler"], r["decision"], int(r["duration_us"]),
-                 r.get("error"), json.dumps(r.get("modified_keys") or [])) for r in records]
+    def append_audit(self, records: Iterable[TraceRecord], limit: int = AUDIT_LIMIT) -> None:
+        rows = [(r.time, r.event, r.plugin, r.handler, r.decision, r.duration_us, r.error or None,
+                 json.dumps(list(r.modified_keys)), r.client) for r in records]
         if not rows:
             return
         with self._lock, self._tx():
             self._conn.executemany(
-                "INSERT INTO audit(time, event, plugin, handler, decision, duration_us, error, modified_keys)"
-                " VALUES(?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                "INSERT INTO audit(time, event, plugin, handler, decision, duration_us, error, modified_keys, "
+                "client) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self._conn.execute("DELETE FROM audit WHERE seq <= (SELECT MAX(seq) FROM audit) - ?", (limit,))
 
-    def audit(self, limit: int = 1000, plugin_id: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT time, event, plugin, handler, decision, duration_us, error, modified_keys FROM audit"
-        args: tuple[Any, ...] = ()
-        if plugin_id:
-            sql += " WHERE plugin=?"
-            args = (plugin_id,)
-        sql += " ORDER BY seq DESC LIMIT ?"
+    def audit(self, limit: int = 1000, plugin_id: str | None = None, event: str | None = None,
+              since: float | None = None, until: float | None = None) -> list[TraceRecord]:
+        """The newest `limit` records matching the filters, oldest first."""
+        where, args = [], []
+        for clause, value in (("plugin=?", plugin_id), ("event=?", event), ("time>=?", since), ("time<?", until)):
+            if value is not None and value != "":
+                where.append(clause)
+                args.append(value)
+        sql = ("SELECT time, event, plugin, handler, decision, duration_us, error, modified_keys, client FROM audit"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq DESC LIMIT ?")
         with self._lock:
             rows = self._conn.execute(sql, (*args, limit)).fetchall()
-        keys = ("time", "event", "plugin", "handler", "decision", "duration_us", "error", "modified_keys")
-        out = [dict(zip(keys, row, strict=True)) for row in rows]
-        for r in out:
-            r["modified_keys"] = json.loads(r["modified_keys"] or "[]")
-        return out[::-1]
+        return [TraceRecord(t, e, p, h, d, us * 1000, err or "", tuple(json.loads(keys or "[]")), client)
+                for t, e, p, h, d, us, err, keys, client in reversed(rows)]
 
     def integrity_ok(self) -> bool:
         with self._lock:

@@ -9,6 +9,7 @@ Locations that do not exist yet (a project's `.aleph/plugins`, a skills folder) 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,10 @@ log = logging.getLogger(__name__)
 DEBOUNCE_MS = 40  # long enough to merge one save, short enough to feel instant
 STEP_MS = 10
 APPEAR_POLL_S = 0.5  # three stat calls: how soon a newly created plugin location is noticed
+
+
+def _set_event(event: asyncio.Event, _: object) -> None:
+    event.set()
 
 
 class PluginWatcher:
@@ -63,7 +68,7 @@ class PluginWatcher:
             waiters = [asyncio.create_task(self._stop.wait()),
                        asyncio.create_task(self._appeared(missing))]
             for waiter in waiters:
-                waiter.add_done_callback(lambda _, cycle=cycle: cycle.set())
+                waiter.add_done_callback(functools.partial(_set_event, cycle))
             try:
                 await self._watch(roots, cycle, ready)
             finally:

@@ -34,8 +34,8 @@ from aleph_gui.core.events import PluginLog
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.manifest.model import CAPABILITY_TYPES
 from aleph_gui.core.review import Enforcement
+from aleph_gui.core.trace import TraceRecord
 from aleph_gui.ui import theme
-from aleph_gui.ui.hook_log import HookRow
 from aleph_gui.ui.icons import icon
 
 log = logging.getLogger(__name__)
@@ -253,7 +253,7 @@ class HooksTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tree)
 
-    def show_plugin(self, info: PluginInfo, recent: Sequence[HookRow]) -> None:
+    def show_plugin(self, info: PluginInfo, recent: Sequence[TraceRecord]) -> None:
         self.tree.clear()
         hooks = info.manifest.of_type("hook") if info.manifest else []
         decisions: dict[tuple[str, str], Counter[str]] = {}
@@ -378,7 +378,7 @@ class DetailsPane(QTabWidget):
         return False
 
     def show_plugin(self, info: PluginInfo | None, logs: Sequence[PluginLog] = (),
-                    recent: Sequence[HookRow] = ()) -> None:
+                    recent: Sequence[TraceRecord] = ()) -> None:
         if info is None:
             self.plugin_id = None
             self.overview.text.setHtml("<h3>No plugin selected</h3><p>Select a plugin in the list to see what "

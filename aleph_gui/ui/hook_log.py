@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aleph_gui.core.trace import TraceRecord
 from aleph_gui.ui import theme
 from aleph_gui.ui.icons import icon
 from aleph_gui.ui.proxy import change_filter
@@ -46,28 +47,16 @@ RATE_WINDOW_S = 60
 STATUS_REFRESH_S = 0.5
 
 
-class HookRow(NamedTuple):
-    time: float
-    event: str
-    plugin: str
-    handler: str
-    decision: str
-    duration_us: int
-    error: str
-    modified_keys: tuple[str, ...]
-
-    def detail(self) -> str:
-        parts = [f"{self.handler}()"] if self.handler else []
-        if self.error:
-            parts.append(f"error: {self.error}")
-        if self.modified_keys:
-            parts.append("changed: " + ", ".join(self.modified_keys))
-        return "  ".join(parts)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"time": self.time, "event": self.event, "plugin": self.plugin, "handler": self.handler,
-                "decision": self.decision, "duration_us": self.duration_us, "error": self.error or "",
-                "modified_keys": list(self.modified_keys)}
+def detail(r: TraceRecord) -> str:
+    """The Detail column: handler, error, changed keys, and who asked."""
+    parts = [f"{r.handler}()"] if r.handler else []
+    if r.error:
+        parts.append(f"error: {r.error}")
+    if r.modified_keys:
+        parts.append("changed: " + ", ".join(r.modified_keys))
+    if r.client:
+        parts.append(f"from {r.client}")
+    return "  ".join(parts)
 
 
 def format_duration(us: int) -> str:
@@ -78,7 +67,7 @@ class HookLogModel(QAbstractTableModel):
     def __init__(self, capacity: int = RING_CAPACITY, parent: Any = None) -> None:
         super().__init__(parent)
         self.capacity = capacity
-        self._rows: list[HookRow] = []
+        self._rows: list[TraceRecord] = []
         self._head = 0  # index in _rows of logical row 0
         self._bold = QFont()
         self._bold.setBold(True)
@@ -102,10 +91,10 @@ class HookLogModel(QAbstractTableModel):
             return COLUMNS[section]
         return None
 
-    def row(self, n: int) -> HookRow:
+    def row(self, n: int) -> TraceRecord:
         return self._rows[self._head + n]
 
-    def rows(self) -> list[HookRow]:
+    def rows(self) -> list[TraceRecord]:
         return self._rows[self._head:]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -129,7 +118,7 @@ class HookLogModel(QAbstractTableModel):
             if col == COL_DURATION:
                 return format_duration(r.duration_us)
             if col == COL_DETAIL:
-                return r.detail()
+                return detail(r)
             return None
         if role == Qt.ItemDataRole.DecorationRole and col == COL_DECISION:
             return icon("error" if r.error and r.decision != "block" else r.decision)
@@ -145,7 +134,7 @@ class HookLogModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def append_batch(self, batch: Sequence[HookRow]) -> None:
+    def append_batch(self, batch: Sequence[TraceRecord]) -> None:
         """Add rows at the end in one insert; drop the oldest in one remove when over capacity."""
         if not batch:
             return
@@ -246,7 +235,7 @@ class HookLogPanel(QWidget):
         # The filter proxy is attached only while a filter is set: attached, it runs Python for
         # every streamed row, which is most of the UI thread's work at thousands of calls a second.
         self.proxy = HookLogFilter(self)
-        self._held: list[HookRow] = []  # rows that arrived while paused
+        self._held: list[TraceRecord] = []  # rows that arrived while paused
         self._status_shown = 0.0
         self._status_dirty = False
         self.export_dialog: QFileDialog | None = None
@@ -324,7 +313,7 @@ class HookLogPanel(QWidget):
     def paused(self) -> bool:
         return self.pause_button.isChecked()
 
-    def add_rows(self, rows: Sequence[HookRow]) -> None:
+    def add_rows(self, rows: Sequence[TraceRecord]) -> None:
         """Called once per tick with everything that arrived since the last tick."""
         if self.paused:
             self._held.extend(rows)
@@ -368,7 +357,7 @@ class HookLogPanel(QWidget):
             self.proxy.setSourceModel(None)
         self.show_status()
 
-    def shown_rows(self) -> list[HookRow]:
+    def shown_rows(self) -> list[TraceRecord]:
         """The rows the table shows, oldest first (filters applied)."""
         if not self.proxy.active or self.proxy.sourceModel() is None:
             return self.model.rows()

@@ -45,11 +45,12 @@ from aleph_gui.core import events as ev
 from aleph_gui.core.errors import AlephError, UnknownPlugin
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.manager import ExtensionManager
+from aleph_gui.core.trace import TraceRecord
 from aleph_gui.ui import theme
 from aleph_gui.ui.actions import Actions, build_actions
 from aleph_gui.ui.banner import banner_layout
 from aleph_gui.ui.details import DetailsPane
-from aleph_gui.ui.hook_log import HookLogPanel, HookRate, HookRow
+from aleph_gui.ui.hook_log import HookLogPanel, HookRate
 from aleph_gui.ui.icons import app_icon, icon
 from aleph_gui.ui.plugin_table import (
     COL_KIND,
@@ -404,7 +405,7 @@ class MainWindow(QMainWindow):
             self._refresh_rates()
             self.hook_log.flush_status()
             return
-        hook_rows: list[HookRow] = []
+        hook_rows: list[TraceRecord] = []
         changed: set[str] = set()
         logs: list[ev.PluginLog] = []
         full = False
@@ -412,8 +413,7 @@ class MainWindow(QMainWindow):
         for _ in range(len(queue)):
             event = queue.popleft()
             if type(event) is ev.HookTraced:
-                hook_rows.append(HookRow(event.time, event.event, event.id, event.handler, event.decision,
-                                         event.duration_us, event.error or "", tuple(event.modified_keys)))
+                hook_rows.append(event.record)
                 rate.add(event.id, event.time)
             elif type(event) is ev.PluginLog:
                 logs.append(event)
