@@ -486,7 +486,9 @@ class ExtensionManager:
             raise PluginNotRunnable(plugin_id, "is not loaded")
         raise PluginNotRunnable(plugin_id, decision.why_not)
 
-    async def call_tool(self, plugin_id: str, tool: str, arguments: dict[str, Any] | None = None) -> Any:
+    async def call_tool(self, plugin_id: str, tool: str, arguments: dict[str, Any] | None = None, *,
+                        client: str = "") -> Any:
+        """Call a plugin's tool; `client` names who asked (kept in the trace)."""
         version = self._runnable(plugin_id)
         arguments = arguments or {}
         cap = version.manifest.tool(tool)
@@ -500,11 +502,12 @@ class ExtensionManager:
             version.check_arguments(tool, cap.parameters, arguments)
         return await version.runtime.call_tool(tool, arguments)
 
-    async def fire(self, event: str, data: dict[str, Any] | None = None) -> FireResult:
+    async def fire(self, event: str, data: dict[str, Any] | None = None, *, client: str = "") -> FireResult:
+        """Run an event through every listening plugin; `client` names who asked (kept in the trace)."""
         name = canonical_event(event) or event
         epoch = self._epochs.enter()
         try:
-            return await self.hooks.fire(name, data or {})
+            return await self.hooks.fire(name, data or {}, client)
         finally:
             self._epochs.leave(epoch)
 
