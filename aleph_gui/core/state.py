@@ -64,6 +64,10 @@ CREATE TABLE IF NOT EXISTS audit (
 _SCHEMA_V2 = """
 ALTER TABLE audit ADD COLUMN client TEXT NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS audit_time ON audit(time);
+CREATE TABLE IF NOT EXISTS app_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS trusted_folders (
     path TEXT PRIMARY KEY,
     trusted_at REAL NOT NULL
@@ -176,6 +180,16 @@ class StateDB:
         with self._lock, self._tx():
             self._conn.execute("INSERT OR REPLACE INTO config(id, key, value) VALUES(?, ?, ?)",
                                (plugin_id, key, json.dumps(value)))
+
+    # -- the app's own settings (e.g. the host's HTTP token) ------------------------------
+    def setting(self, key: str) -> Any:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM app_settings WHERE key=?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self._lock, self._tx():
+            self._conn.execute("INSERT OR REPLACE INTO app_settings(key, value) VALUES(?, ?)", (key, json.dumps(value)))
 
     # -- per-plugin key/value (host API `kv`) ------------------------------------------
     def kv_get(self, plugin_id: str, key: str) -> bytes | None:
