@@ -1,0 +1,286 @@
+"""Keeps the plugin slots in step with the disk and the saved state: discovery, load, unload, hot swap.
+
+The manager's public API (manager.py) asks; this module does the work and announces each change.
+Everything here runs on the manager's loop thread; runtime reports from worker threads arrive through
+`bus.on_loop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from typing import Any
+
+from aleph_gui.core import events as ev
+from aleph_gui.core.discovery import discover
+from aleph_gui.core.epochs import EventEpochs
+from aleph_gui.core.errors import AlephError
+from aleph_gui.core.hooks import HookExecutor
+from aleph_gui.core.host_api import HostApi
+from aleph_gui.core.inventory import DiscoveredPlugin
+from aleph_gui.core.loader import LoadedPlugin
+from aleph_gui.core.manifest.model import ORIGIN_RANK, PluginManifest
+from aleph_gui.core.paths import Locations
+from aleph_gui.core.registry import PluginRegistry
+from aleph_gui.core.review import review_needed
+from aleph_gui.core.runtime.base import RuntimeContext
+from aleph_gui.core.scope import Scope, diff_scopes
+from aleph_gui.core.slot import Decision, PendingUpdate, PluginSlot
+from aleph_gui.core.state import StateDB, StateSnapshot
+
+log = logging.getLogger(__name__)
+
+
+class Lifecycle:
+    def __init__(self, locations: Locations, state: StateDB, registry: PluginRegistry, hooks: HookExecutor,
+                 bus: ev.ChangeBus, *, load: bool, safe_mode: bool) -> None:
+        self.locations = locations
+        self.state = state
+        self.registry = registry
+        self.hooks = hooks
+        self.bus = bus
+        self.load_code = load  # False: decide states only, never run plugin code
+        self.safe_mode = safe_mode
+        self.slots: dict[str, PluginSlot] = {}
+        self.listing: list[DiscoveredPlugin] = []  # every folder found, in list order
+        self.epochs = EventEpochs()
+
+    def emit(self, event: ev.ChangeEvent) -> None:
+        self.bus.emit(event)
+
+    async def rescan(self) -> None:
+        """Rescan every location; load what may run, unload what went away."""
+        found = await asyncio.to_thread(discover, self.locations) if self.load_code else discover(self.locations)
+        await self.apply(found)
+
+    async def apply(self, found: list[DiscoveredPlugin]) -> None:
+        """Make the slots match a fresh discovery."""
+        view = self.state.snapshot()
+        # A running plugin whose files changed keeps its entry; the new version goes through the
+        # hot-update path (prepared first, review when it asks for more, old kept when broken).
+        running_at = {(s.version.origin, s.version.path): s for s in self.slots.values() if s.version}
+        updates: list[tuple[PluginSlot, DiscoveredPlugin]] = []
+        listing: list[DiscoveredPlugin] = []
+        for f in found:
+            slot = running_at.get((f.origin, f.path.resolve())) if running_at else None
+            if slot is not None and f.path == slot.found.path and (
+                    not f.valid or (f.id == slot.id and f.manifest != slot.version.manifest)):  # type: ignore[union-attr]
+                updates.append((slot, f))
+                f = slot.found
+            listing.append(f)
+        groups: dict[str, list[DiscoveredPlugin]] = {}
+        for f in sorted(listing, key=lambda f: ORIGIN_RANK.get(f.origin, 9)):
+            groups.setdefault(f.id, []).append(f)
+        self.listing = listing
+        for plugin_id in [p for p in self.slots if p not in groups]:
+            await self.unload(self.slots.pop(plugin_id))
+            self.emit(ev.PluginRemoved(plugin_id))
+        for plugin_id, (active, *shadowed) in groups.items():
+            slot = self.slots.get(plugin_id)
+            added = slot is None or (active.origin, active.path) != (slot.found.origin, slot.found.path)
+            if slot is None:
+                slot = self.slots[plugin_id] = PluginSlot(active)
+            elif added:  # another folder provides this id now: the old one stops
+                await self.unload(slot)
+                slot.found, slot.fault, slot.broken = active, None, None
+            elif slot.version is None:
+                slot.found = active
+            slot.shadowed = shadowed
+            self.read_saved(slot, view)
+            before, after = slot.settle(safe_mode=self.safe_mode)
+            if added:
+                self.emit(ev.PluginAdded(plugin_id, state=after.state))
+                for problem in slot.found.problems:
+                    self.emit(ev.ProblemReported(plugin_id, **problem.model_dump()))
+                if after.state == "needs_review":
+                    self.emit_review(slot)
+            elif before.state != after.state:
+                self.emit_state(slot, before)
+            await self.sync(slot)
+        for slot, update in updates:
+            await self.apply_update(slot, update)
+
+    def read_saved(self, slot: PluginSlot, view: StateDB | StateSnapshot | None = None) -> None:
+        view = view if view is not None else self.state
+        slot.enabled_flag = view.enabled(slot.id)
+        slot.grant = view.grant(slot.id)
+
+    async def sync(self, slot: PluginSlot) -> None:
+        """Make the running version match the decision: load what may run, unload the rest."""
+        state = slot.state
+        if not self.load_code:  # headless: list what would run, so name conflicts show as in the window
+            if state == "enabled" and slot.declared is None and slot.found.manifest is not None:
+                slot.declared = self.registry.register_manifest(slot.found.manifest)
+            elif state != "enabled" and slot.declared is not None:
+                slot.declared()
+                slot.declared = None
+            return
+        if state == "enabled" and slot.version is None and slot.fault is None:
+            await self.load(slot)
+        elif slot.version is not None and not slot.runnable and state not in ("failed", "crashed"):
+            await self.unload(slot)
+
+    def new_version(self, slot: PluginSlot, found: DiscoveredPlugin) -> tuple[LoadedPlugin, RuntimeContext]:
+        manifest = found.manifest
+        assert manifest is not None
+        version = LoadedPlugin(manifest, found.path.resolve(), found.origin)
+        granted = slot.grant.scope if slot.grant is not None else Scope()
+        preapproved = found.origin == "builtin"
+        # Enforce exactly what was approved, never more than requested now.
+        scope = manifest.scope if not review_needed(manifest.scope, granted, preapproved=preapproved) else granted
+        plugin_log = self.bus.on_loop(functools.partial(self.plugin_log, manifest.id))
+        host = HostApi(manifest.id, scope.allowed_apis, self.state.kv_store(manifest.id),
+                       config=functools.partial(self.settings, manifest), log=plugin_log)
+        ctx = RuntimeContext(
+            manifest=manifest, root=version.path, scope=scope, host=host, log=plugin_log,
+            register=version.registrar(self.registry, self.hooks),
+            report_state=self.bus.on_loop(functools.partial(self.runtime_fault, slot, version)),
+        )
+        return version, ctx
+
+    async def load(self, slot: PluginSlot) -> None:
+        async with slot.lock:
+            if slot.version is not None:
+                return
+            version, ctx = self.new_version(slot, slot.found)
+            try:
+                await version.start(ctx)
+            except AlephError as exc:
+                self.fail(slot, exc.message)
+                return
+            except Exception as exc:  # a runtime bug must not take the app down
+                log.exception("loading %s failed", slot.id)
+                self.fail(slot, f"could not be loaded: {exc}")
+                return
+            version.activate(self.registry, self.hooks)
+            slot.version = version
+
+    async def unload(self, slot: PluginSlot) -> None:
+        async with slot.lock:
+            version, slot.version, slot.pending = slot.version, None, None
+            if version is None:
+                return
+            version.deactivate()
+            swapped = self.epochs.advance()
+            await self.epochs.drained(swapped)
+            await version.retire()
+
+    def fail(self, slot: PluginSlot, reason: str) -> None:
+        self.plugin_log(slot.id, "error", reason)
+        self.set_fault(slot, "failed", reason)
+
+    def runtime_fault(self, slot: PluginSlot, version: LoadedPlugin, state: str, reason: str) -> None:
+        if slot.version is version:  # a retired version's last words change nothing
+            self.set_fault(slot, state, reason)
+
+    def set_fault(self, slot: PluginSlot, state: str, reason: str) -> None:
+        slot.fault = (state, reason)
+        before, after = slot.settle(safe_mode=self.safe_mode)
+        if before.state != after.state:
+            self.emit_state(slot, before)
+            self.emit(ev.ProblemReported(slot.id, severity="error", file="", field="runtime", message=reason))
+
+    async def apply_update(self, slot: PluginSlot, found: DiscoveredPlugin) -> str:
+        """Apply a re-read version of a plugin (`found` may be broken: then its id may differ).
+        Returns the id the plugin is listed under afterwards."""
+        running = slot.version
+        if not found.valid:
+            if running is not None:
+                slot.broken = found
+                for problem in found.problems:
+                    self.emit(ev.ProblemReported(slot.id, **problem.model_dump()))
+                slot.settle(safe_mode=self.safe_mode)
+                self.emit(ev.PluginChanged(slot.id, version=running.manifest.version))
+                return slot.id
+            if found.id != slot.id:  # not running and now unreadable: list it under its new name
+                await self.rescan()
+                return found.id
+            return await self.refresh(slot, found)
+        slot.broken = None
+        manifest = found.manifest
+        assert manifest is not None
+        self.read_saved(slot)
+        granted = slot.grant.scope if slot.grant is not None else None
+        if running is not None and review_needed(manifest.scope, granted, preapproved=found.origin == "builtin"):
+            slot.pending = PendingUpdate(found, diff_scopes(granted, manifest.scope))
+            before, _ = slot.settle(safe_mode=self.safe_mode)
+            if before.state != "needs_review":
+                self.emit_state(slot, before)
+            else:
+                self.emit_review(slot)
+            self.emit(ev.PluginChanged(slot.id, version=running.manifest.version))
+            return slot.id
+        slot.pending = None
+        if running is None:
+            return await self.refresh(slot, found)
+        # Hot swap: prepare the new version, then switch registrations in one synchronous step.
+        async with slot.lock:
+            new, ctx = self.new_version(slot, found)
+            try:
+                await new.start(ctx)
+            except AlephError as exc:
+                slot.broken = found
+                self.plugin_log(slot.id, "error", f"new version not loaded: {exc.message}")
+                self.emit(ev.ProblemReported(slot.id, severity="error", file="", field="runtime",
+                                              message=f"new version not loaded: {exc.message}"))
+                slot.settle(safe_mode=self.safe_mode)
+                return slot.id
+            running.deactivate()
+            new.activate(self.registry, self.hooks)
+            slot.version, slot.found = new, found
+            swapped = self.epochs.advance()
+            before, _ = slot.settle(safe_mode=self.safe_mode)
+        if before.state != slot.state:
+            self.emit_state(slot, before)
+        self.emit(ev.PluginChanged(slot.id, version=manifest.version))
+        await self.epochs.drained(swapped)
+        await running.retire()
+        return slot.id
+
+    async def refresh(self, slot: PluginSlot, found: DiscoveredPlugin | None = None) -> str:
+        """Recompute one plugin's state (after a toggle, grant, revoke or a re-read) and follow it."""
+        if found is not None:
+            slot.found = found
+        self.read_saved(slot)
+        before, after = slot.settle(safe_mode=self.safe_mode)
+        await self.sync(slot)
+        if slot.decision != after:  # loading failed meanwhile: that change was announced already
+            return slot.id
+        if after.state != before.state:
+            self.emit_state(slot, before)
+        else:
+            self.emit(ev.PluginChanged(slot.id, version=slot.found.manifest.version if slot.found.manifest else ""))
+        return slot.id
+
+    async def recompute_all(self) -> None:
+        view = self.state.snapshot()
+        for slot in list(self.slots.values()):
+            self.read_saved(slot, view)
+            before, after = slot.settle(safe_mode=self.safe_mode)
+            if before.state != after.state:
+                self.emit_state(slot, before)
+            await self.sync(slot)
+
+    def emit_state(self, slot: PluginSlot, before: Decision) -> None:
+        self.emit(ev.StateChanged(slot.id, state=slot.state, previous=before.state, reason=slot.decision.reason))
+        if slot.state == "needs_review":
+            self.emit_review(slot)
+
+    def emit_review(self, slot: PluginSlot) -> None:
+        diff = slot.review_diff()
+        if diff is None:
+            return
+        self.emit(ev.ReviewRequired(slot.id, added=[p.model_dump() for p in diff.added],
+                                     removed=[p.model_dump() for p in diff.removed],
+                                     unchanged=[p.model_dump() for p in diff.unchanged]))
+
+    def plugin_log(self, plugin_id: str, level: str, message: str) -> None:
+        slot = self.slots.get(plugin_id)
+        line = slot.log_line(level, message) if slot is not None else ev.PluginLog(plugin_id, level=level,
+                                                                                      message=message)
+        self.emit(line)
+
+    def settings(self, manifest: PluginManifest) -> dict[str, Any]:
+        """A plugin version's settings: its manifest's defaults overlaid with the user's values."""
+        return {**manifest.config_defaults, **self.state.config(manifest.id)}
