@@ -31,13 +31,15 @@ def demo_folders(source: Path) -> list[Path]:
 
 def populate(home: Path, source: Path = DEFAULT_SOURCE) -> list[str]:
     """Copy demos missing from `home/plugins`; pre-grant the chosen ones. Returns the folders copied."""
-    from aleph_gui.core.manifest.detect import load_plugin_folder
+    from aleph_gui.core.code_digest import CodeDigests
+    from aleph_gui.core.discovery import load_one
     from aleph_gui.core.state import StateDB
 
     plugins = home / "plugins"
     plugins.mkdir(parents=True, exist_ok=True)
     copied: list[str] = []
     state = StateDB(home / "state.db")
+    digests = CodeDigests()
     try:
         for demo in demo_folders(source):
             target = plugins / demo.name
@@ -45,10 +47,11 @@ def populate(home: Path, source: Path = DEFAULT_SOURCE) -> list[str]:
                 continue  # the user's copy, possibly edited: leave it alone
             shutil.copytree(demo, target, ignore=SKIPPED, symlinks=True)
             copied.append(demo.name)
-            result = load_plugin_folder(target)
-            if result.manifest is not None and (demo.name in PRE_GRANTED or result.manifest.id in PRE_GRANTED):
-                state.set_grant(result.manifest.id, result.manifest.scope)
-                log.info("pre-approved demo plugin %s", result.manifest.id)
+            found = load_one(target, "user")
+            if found.manifest is not None and (demo.name in PRE_GRANTED or found.id in PRE_GRANTED):
+                state.set_grant(found.id, found.manifest.scope, identity=found.identity,
+                                code_digest=digests.of(target.resolve()))
+                log.info("pre-approved demo plugin %s", found.id)
     finally:
         state.close()
     return copied

@@ -114,7 +114,7 @@ def test_show_says_what_it_overrides(make_plugin: Callable[..., Path], aleph_ext
     assert doc["origin"] == "project" and doc["overrides"][0]["origin"] == "user"
     assert by_id(aleph_ext("list", "--json"))  # list shows both; the user one as overridden
     states = {(p["origin"], p["state"]) for p in json.loads(aleph_ext("list", "--json").stdout)}
-    assert states == {("project", "enabled"), ("user", "overridden")}
+    assert states == {("project", "needs_review"), ("user", "overridden")}  # until the project is trusted
 
 
 def test_conflicting_tool_names_show_on_both(make_plugin: Callable[..., Path], aleph_ext: Run) -> None:

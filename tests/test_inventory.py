@@ -9,7 +9,7 @@ from manager_helpers import headless_plugins
 
 from aleph_gui.core.paths import Locations
 from aleph_gui.core.scope import Scope
-from aleph_gui.core.state import StateDB
+from aleph_gui.core.state import Identity, StateDB
 
 LOG_ONLY = '[plugin]\nid = "{id}"\nversion = "1.0.0"\n'
 NEEDS_KV = '[plugin]\nid = "{id}"\nversion = "1.0.0"\n[scope]\nallowed_apis = ["log", "kv"]\n'
@@ -33,7 +33,8 @@ def test_state_words(locations: Locations, state_db: StateDB, make_plugin: Calla
 def test_grant_must_cover_the_request(locations: Locations, state_db: StateDB,
                                       make_plugin: Callable[..., Path]) -> None:
     folder = make_plugin("asks", {"plugin.toml": NEEDS_KV.format(id="asks")})
-    state_db.set_grant("asks", Scope(allowed_apis=["log", "kv"]))
+    state_db.set_grant("asks", Scope(allowed_apis=["log", "kv"]), code_digest="",
+                       identity=Identity("user", str(folder.resolve()), "static", ""))
     assert states(locations, state_db)[("asks", "user")] == "enabled"
     (folder / "plugin.toml").write_text(NEEDS_KV.format(id="asks") + "shell = true\n")
     assert states(locations, state_db)[("asks", "user")] == "needs_review"  # asks for more now
@@ -50,7 +51,8 @@ def test_project_overrides_user_and_builtin_is_preapproved(tmp_path: Path, state
     with_builtin = Locations(home=locations.home, project=locations.project, builtin=builtin)
     infos = headless_plugins(with_builtin)
     by_key = {(i.id, i.origin): i for i in infos}
-    assert by_key[("dup", "project")].state == "enabled"
+    assert by_key[("dup", "project")].state == "needs_review"  # until the project folder is trusted
+    assert by_key[("dup", "project")].trust_folder == str(locations.project)
     assert by_key[("dup", "user")].state == "overridden"
     assert by_key[("dup", "user")].overridden_by == "project"
     assert by_key[("core-tools", "builtin")].state == "enabled"

@@ -202,8 +202,11 @@ async def test_project_plugin_overrides_user_plugin(home: Path, tmp_path: Path) 
     write_plugin(project / ".aleph" / "plugins", "dup", {"plugin.toml": static_toml("dup", version="9.0.0")})
     async with manager_for(home, project=project) as m:
         states = sorted((i.origin, i.state) for i in m.plugins())
-        assert states == [("project", "enabled"), ("user", "overridden")]
+        assert states == [("project", "needs_review"), ("user", "overridden")]  # the project is not trusted
         assert m.plugin("dup").version == "9.0.0"
+        await m.trust()
+        states = sorted((i.origin, i.state) for i in m.plugins())
+        assert states == [("project", "enabled"), ("user", "overridden")]
 
 
 async def test_grant_of_a_narrower_scope_keeps_review_pending(home: Path) -> None:

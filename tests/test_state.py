@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aleph_gui.core.scope import FileAccess, Scope
-from aleph_gui.core.state import SCHEMA_VERSION, StateDB
+from aleph_gui.core.state import SCHEMA_VERSION, Identity, StateDB
 from aleph_gui.core.trace import TraceRecord
 
 
@@ -25,11 +25,15 @@ def test_enabled_flags_persist(tmp_path: Path) -> None:
     assert again.enabled("p") is True
 
 
+WHO = Identity("user", "/home/u/.aleph/plugins/p", "wasm", "p.wasm")
+
+
 def test_grant_stores_the_exact_scope_with_hash_and_time(state_db: StateDB) -> None:
     scope = Scope(allowed_apis=["log", "kv"], file_access=FileAccess(mode="read", paths=["~/notes"]))
-    grant = state_db.set_grant("p", scope)
+    grant = state_db.set_grant("p", scope, identity=WHO, code_digest="c0de")
     stored = state_db.grant("p")
     assert stored is not None and stored.scope == scope and stored.digest == scope.digest() == grant.digest
+    assert stored.identity == WHO and stored.code_digest == "c0de" and stored.review_reason == ""
     assert stored.granted_at > 0
     assert state_db.revoke("p") is True and state_db.grant("p") is None
     assert state_db.revoke("p") is False
@@ -37,7 +41,7 @@ def test_grant_stores_the_exact_scope_with_hash_and_time(state_db: StateDB) -> N
 
 def test_snapshot_reads_the_same_answers(state_db: StateDB) -> None:
     state_db.set_enabled("a", False)
-    state_db.set_grant("b", Scope(shell=True))
+    state_db.set_grant("b", Scope(shell=True), identity=WHO, code_digest="")
     view = state_db.snapshot()
     assert view.enabled("a") is False and view.enabled("b") is None
     assert view.grant("b").scope.shell is True and view.grant("a") is None

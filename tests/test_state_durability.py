@@ -13,20 +13,21 @@ from pathlib import Path
 import pytest
 
 from aleph_gui.core.scope import FileAccess, Scope
-from aleph_gui.core.state import StateDB
+from aleph_gui.core.state import Identity, StateDB
 
 WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
     from aleph_gui.core.scope import FileAccess, Scope
-    from aleph_gui.core.state import StateDB
+    from aleph_gui.core.state import Identity, StateDB
     db = StateDB(Path(sys.argv[1]))
     for i in range(1000):
         pid = f"p{i % 7}"
         if i % 3 == 0:
             db.set_enabled(pid, i % 2 == 0)
         elif i % 3 == 1:
-            db.set_grant(pid, Scope(allowed_apis=["log", "kv"], file_access=FileAccess(mode="read", paths=[f"/d{i}"])))
+            db.set_grant(pid, Scope(allowed_apis=["log", "kv"], file_access=FileAccess(mode="read", paths=[f"/d{i}"])),
+                         identity=Identity("user", f"/p/{pid}", "wasm", "p.wasm"), code_digest=str(i))
         else:
             db.set_config(pid, "n", i)
         print(i, flush=True)
@@ -92,7 +93,7 @@ def test_kill_9_during_state_burst_keeps_acknowledged_changes(tmp_path: Path, ki
 def test_grant_round_trip_keeps_the_exact_scope(tmp_path: Path) -> None:
     db = StateDB(tmp_path / "s.db")
     scope = Scope(allowed_apis=["log", "kv"], file_access=FileAccess(mode="read_write", paths=["~/notes"]))
-    db.set_grant("x", scope)
+    db.set_grant("x", scope, identity=Identity("user", "/p/x", "wasm", "x.wasm"), code_digest="abc")
     db.close()
     db = StateDB(tmp_path / "s.db")
     grant = db.grant("x")

@@ -15,7 +15,7 @@ from aleph_gui.core.problems import Problem, has_errors
 from aleph_gui.core.registry import Conflict
 from aleph_gui.core.review import PermissionRow
 from aleph_gui.core.scope import RISK_ORDER, Permission, Scope
-from aleph_gui.core.state import Grant
+from aleph_gui.core.state import Grant, Identity
 
 
 @dataclass
@@ -33,6 +33,13 @@ class DiscoveredPlugin:
     @property
     def valid(self) -> bool:
         return self.manifest is not None and not has_errors(self.problems)
+
+    @property
+    def identity(self) -> Identity:
+        """Which plugin exactly (a grant is bound to this, not to the id)."""
+        manifest = self.manifest
+        return Identity(self.origin, str(self.path.resolve()), manifest.kind if manifest else "",
+                        (manifest.entry or "") if manifest else "")
 
 
 @dataclass
@@ -54,6 +61,8 @@ class PluginInfo:
     runnable_reason: str = ""  # when not: why, in one sentence
     permissions: list[PermissionRow] = field(default_factory=list)  # requested + granted, with approval
     requested_permissions: list[Permission] = field(default_factory=list)
+    trust_folder: str | None = None  # a project folder the user must trust before it runs
+    approval_note: str = ""  # e.g. "its code changed since you approved it on …"
 
     @property
     def name(self) -> str:
@@ -97,6 +106,7 @@ class PluginInfo:
             "format": self.format, "kind": self.kind, "origin": self.origin, "path": str(self.path),
             "state": self.state, "state_reason": self.state_reason,
             "runnable": self.runnable, "runnable_reason": self.runnable_reason,
+            "trust_folder": self.trust_folder, "approval_note": self.approval_note,
             "capabilities": caps,
             "scope": {
                 "requested": requested.model_dump(),

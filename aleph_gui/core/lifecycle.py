@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from aleph_gui.core import events as ev
+from aleph_gui.core.code_digest import CodeDigests
 from aleph_gui.core.discovery import discover
 from aleph_gui.core.epochs import EventEpochs
 from aleph_gui.core.errors import AlephError
@@ -23,9 +24,8 @@ from aleph_gui.core.loader import LoadedPlugin
 from aleph_gui.core.manifest.model import ORIGIN_RANK, PluginManifest
 from aleph_gui.core.paths import Locations
 from aleph_gui.core.registry import PluginRegistry
-from aleph_gui.core.review import review_needed
 from aleph_gui.core.runtime.base import RuntimeContext
-from aleph_gui.core.scope import Scope, diff_scopes
+from aleph_gui.core.scope import diff_scopes
 from aleph_gui.core.slot import Decision, PendingUpdate, PluginSlot
 from aleph_gui.core.state import StateDB, StateSnapshot
 
@@ -45,6 +45,7 @@ class Lifecycle:
         self.slots: dict[str, PluginSlot] = {}
         self.listing: list[DiscoveredPlugin] = []  # every folder found, in list order
         self.epochs = EventEpochs()
+        self.digests = CodeDigests()
 
     def emit(self, event: ev.ChangeEvent) -> None:
         self.bus.emit(event)
@@ -105,6 +106,9 @@ class Lifecycle:
         view = view if view is not None else self.state
         slot.enabled_flag = view.enabled(slot.id)
         slot.grant = view.grant(slot.id)
+        project = self.locations.project
+        slot.trust_folder = str(project) if slot.found.origin == "project" and project is not None else None
+        slot.trusted = slot.trust_folder is None or view.trusted(slot.trust_folder)
 
     async def sync(self, slot: PluginSlot) -> None:
         """Make the running version match the decision: load what may run, unload the rest."""
@@ -125,10 +129,7 @@ class Lifecycle:
         manifest = found.manifest
         assert manifest is not None
         version = LoadedPlugin(manifest, found.path.resolve(), found.origin)
-        granted = slot.grant.scope if slot.grant is not None else Scope()
-        preapproved = found.origin == "builtin"
-        # Enforce exactly what was approved, never more than requested now.
-        scope = manifest.scope if not review_needed(manifest.scope, granted, preapproved=preapproved) else granted
+        scope = slot.granted_scope(found)
         plugin_log = self.bus.on_loop(functools.partial(self.plugin_log, manifest.id))
         host = HostApi(manifest.id, scope.allowed_apis, self.state.kv_store(manifest.id),
                        config=functools.partial(self.settings, manifest), log=plugin_log)
@@ -155,6 +156,18 @@ class Lifecycle:
                 return
             version.activate(self.registry, self.hooks)
             slot.version = version
+        await self.check_code(slot)
+
+    async def check_code(self, slot: PluginSlot) -> None:
+        """Compare the code on disk with the code that was approved (the window and `show` say when
+        it changed since); announced when the note changes."""
+        grant = slot.grant
+        if grant is None or not grant.code_digest or slot.preapproved:
+            return
+        before = slot.approval_note()
+        slot.code_digest = await asyncio.to_thread(self.digests.of, slot.found.path.resolve())
+        if slot.approval_note() != before:
+            self.emit(ev.PluginChanged(slot.id, version=slot.found.manifest.version if slot.found.manifest else ""))
 
     async def unload(self, slot: PluginSlot) -> None:
         async with slot.lock:
@@ -201,9 +214,10 @@ class Lifecycle:
         manifest = found.manifest
         assert manifest is not None
         self.read_saved(slot)
-        granted = slot.grant.scope if slot.grant is not None else None
-        if running is not None and review_needed(manifest.scope, granted, preapproved=found.origin == "builtin"):
-            slot.pending = PendingUpdate(found, diff_scopes(granted, manifest.scope))
+        unapproved = slot.approval_problem(found)
+        if running is not None and unapproved is not None:
+            granted = slot.grant.scope if slot.grant is not None else None
+            slot.pending = PendingUpdate(found, diff_scopes(granted, manifest.scope), unapproved)
             before, _ = slot.settle(safe_mode=self.safe_mode)
             if before.state != "needs_review":
                 self.emit_state(slot, before)

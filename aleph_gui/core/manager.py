@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from aleph_gui.core import events as ev
 from aleph_gui.core.audit import AuditTrail
 from aleph_gui.core.discovery import load_one
 from aleph_gui.core.errors import (
+    AlephError,
     PluginCallError,
     PluginNotRunnable,
     ReviewRequired,
@@ -126,6 +128,32 @@ class ExtensionManager:
         slot = self._slots.get(plugin_id)
         return list(slot.logs) if slot is not None else []
 
+    async def inspect(self, plugin_id: str) -> PluginInfo:
+        """One plugin in full, with its code on disk compared to the code that was approved."""
+        slot = self._slot(plugin_id)
+        await self._life.check_code(slot)
+        return slot.info(self.registry)
+
+    @property
+    def project_folder(self) -> Path | None:
+        return self.locations.project
+
+    def is_trusted(self, folder: str | Path | None = None) -> bool:
+        """Whether the plugins of a project folder (default: this manager's project) may run."""
+        target = Path(folder).expanduser().resolve() if folder else self.locations.project
+        return target is not None and self.state.trusted(str(target))
+
+    async def trust(self, folder: str | Path | None = None, trusted: bool = True) -> Path:
+        """Let the plugins of a project folder run (or stop them: `trusted=False`); default: this project."""
+        target = Path(folder).expanduser().resolve() if folder else self.locations.project
+        if target is None:
+            raise AlephError(None, "there is no project folder to trust; pass one (aleph-ext trust DIR)")
+        if not target.is_dir():
+            raise AlephError(None, f"{target} is not a folder")
+        if self.state.set_trusted(str(target), trusted):
+            await self._life.recompute_all()
+        return target
+
     def is_loaded(self, plugin_id: str) -> bool:
         slot = self._slots.get(plugin_id)
         return slot is not None and slot.version is not None
@@ -176,7 +204,9 @@ class ExtensionManager:
         slot = self._slot(plugin_id)
         if slot.found.manifest is None:
             raise PluginNotRunnable(plugin_id, f"its manifest could not be read ({slot.decision.reason})")
-        self.state.set_grant(plugin_id, scope or slot.requested)
+        newest = slot.pending.found if slot.pending is not None else slot.found
+        code = await asyncio.to_thread(self._life.digests.of, newest.path.resolve())
+        self.state.set_grant(plugin_id, scope or slot.requested, identity=newest.identity, code_digest=code)
         if slot.pending is not None:
             return await self.reload(plugin_id)
         return self.plugin(await self._life.refresh(slot))
@@ -254,6 +284,13 @@ class ExtensionManager:
             raise InstallError(found.id, "a plugin with this id is already installed; use --replace")
         if existing is not None and replacing:
             await self._life.unload(existing)
+            grant = self.state.grant(found.id)
+            if grant is not None and not grant.review_reason:
+                # someone else's code must not run under the old approval
+                code = await asyncio.to_thread(self._life.digests.of, found.path)
+                if code != grant.code_digest:
+                    when = time.strftime("%Y-%m-%d %H:%M")
+                    self.state.require_review(found.id, f"its code was replaced by an install on {when}")
         await asyncio.to_thread(move_into_place, staged_root, target, replace)
         await self.discover()
         if replacing:

@@ -10,8 +10,10 @@ recompute them.
 States (and what moves a slot between them):
   invalid       the manifest on disk cannot be used                      fix it (reload)
   disabled      turned off by the user, or safe mode (builtin excepted)  enable / safe mode off
-  needs_review  asks for more than was approved; when an update asks,    grant / deny
-                the approved version keeps running (runnable)
+  needs_review  a project plugin whose folder is not trusted yet;          trust
+                asks for more than was approved, or the approval was for     grant / deny
+                another identity (folder, kind, entry) or for replaced code;
+                when an update asks, the approved version keeps running
   failed        the runtime gave up after repeated faults                enable / reload
   crashed       the process crashed too often                            enable / reload
   enabled       may run
@@ -21,6 +23,7 @@ States (and what moves a slot between them):
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -48,10 +51,16 @@ class Decision:
 
 @dataclass
 class PendingUpdate:
-    """A newer version on disk that asks for more than was approved; it waits for the review."""
+    """A newer version on disk that the approval does not cover; it waits for the review."""
 
     found: DiscoveredPlugin
     diff: ScopeDiff
+    reason: str  # why the approval does not cover it
+
+    @property
+    def why(self) -> str:
+        added = ", ".join(p.text for p in self.diff.added)
+        return f"asks for more ({added})" if added else f"needs your review ({self.reason})"
 
 
 @dataclass
@@ -64,6 +73,9 @@ class PluginSlot:
     broken: DiscoveredPlugin | None = None  # a newer version on disk that is broken
     grant: Grant | None = None
     enabled_flag: bool | None = None  # the saved toggle; None = never toggled
+    trust_folder: str | None = None  # project plugins: the project folder that must be trusted
+    trusted: bool = True  # whether that folder is trusted
+    code_digest: str | None = None  # of the files on disk, when checked (at load, or `inspect`)
     declared: Undo | None = None  # headless manager: its declared capabilities, listed without code
     decision: Decision = field(default_factory=lambda: Decision("enabled", runnable=True))
     logs: deque[PluginLog] = field(default_factory=lambda: deque(maxlen=LOG_LINES_KEPT))
@@ -91,19 +103,59 @@ class PluginSlot:
         newest = self.pending.found if self.pending is not None else self.found
         return newest.manifest.scope if newest.manifest is not None else Scope()
 
-    def granted_scope(self) -> Scope:
-        """The scope the runtime enforces: exactly what was approved, never more than requested now."""
-        manifest = self.found.manifest
+    def approval_problem(self, found: DiscoveredPlugin | None = None) -> str | None:
+        """Why the saved approval does not cover this version (default: the listed one), or None.
+
+        A grant belongs to an identity — origin, resolved folder, kind, entry — not to an id string."""
+        found = found or self.found
+        manifest = found.manifest
         assert manifest is not None
-        if self.preapproved:
+        if found.origin == "builtin" or not manifest.scope.needs_review():
+            return None
+        grant, again = self.grant, f"review it again (aleph-ext grant {found.id})"
+        if grant is None:
+            return f"review its permissions first (aleph-ext grant {found.id})"
+        if grant.review_reason:
+            return f"{grant.review_reason}; {again}"
+        was, now = grant.identity, found.identity
+        if not was.origin:
+            return f"it was approved by an earlier version of this app that did not record which plugin folder; {again}"
+        if (was.origin, was.folder) != (now.origin, now.folder):
+            return (f"your approval was for the {was.origin} plugin in {was.folder}, not for this {now.origin} "
+                    f"plugin in {now.folder}; {again}")
+        if was.kind != now.kind:
+            return (f"it changed from a {was.kind} plugin to a {now.kind} plugin since you approved it, which "
+                    f"changes what enforces its permissions; {again}")
+        if was.entry != now.entry:
+            return f"its code entry changed from '{was.entry}' to '{now.entry}' since you approved it; {again}"
+        if review_needed(manifest.scope, grant.scope, preapproved=False):
+            return f"review its permissions first (aleph-ext grant {found.id})"
+        return None
+
+    def granted_scope(self, found: DiscoveredPlugin) -> Scope:
+        """The scope a version's runtime enforces: exactly what was approved, never more than requested now."""
+        manifest = found.manifest
+        assert manifest is not None
+        if self.approval_problem(found) is None:
             return manifest.scope
-        granted = self.grant.scope if self.grant is not None else Scope()
-        return manifest.scope if not review_needed(manifest.scope, granted, preapproved=False) else granted
+        return self.grant.scope if self.grant is not None else Scope()
+
+    def approval_note(self) -> str:
+        """What the user should know about a valid approval (the code changed since, ...)."""
+        grant = self.grant
+        if grant is None or not grant.code_digest or self.code_digest is None or self.preapproved:
+            return ""
+        if grant.code_digest != self.code_digest:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(grant.granted_at))
+            return f"its code changed since you approved it on {when}"
+        return ""
 
     def review_diff(self) -> ScopeDiff | None:
-        """What waits for the user's approval, or None."""
+        """What waits for the user's approval, or None (also None while the project is untrusted)."""
         if self.pending is not None:
             return self.pending.diff
+        if self.trust_folder is not None and not self.trusted:
+            return None
         if self.state == "needs_review" and self.found.manifest is not None:
             from aleph_gui.core.scope import diff_scopes
 
@@ -121,14 +173,16 @@ class PluginSlot:
             return _off("disabled", "turned off by you")
         if safe_mode and not self.preapproved:
             return _off("disabled", "safe mode: only builtin plugins run")
+        if self.trust_folder is not None and not self.trusted:
+            reason = (f"plugins of the project folder {self.trust_folder} do not run until you trust that "
+                      "folder (aleph-ext trust)")
+            return Decision("needs_review", reason, why_not=reason)
         if self.pending is not None and self.version is not None:
-            added = ", ".join(p.text for p in self.pending.diff.added)
-            return Decision("needs_review", f"an update asks for more ({added}); the previous version keeps "
+            return Decision("needs_review", f"an update {self.pending.why}; the previous version keeps "
                                             "running until you review it", runnable=True)
-        if review_needed(manifest.scope, self.grant.scope if self.grant else None, preapproved=self.preapproved):
-            return Decision("needs_review", f"review its permissions first (aleph-ext grant {self.id})",
-                            why_not="its permissions have not been approved; review them first "
-                                    f"(aleph-ext grant {self.id})")
+        problem = self.approval_problem()
+        if problem is not None:
+            return Decision("needs_review", problem, why_not=f"it is not approved: {problem}")
         if self.fault is not None:
             return _off(*self.fault)
         if self.broken is not None:
@@ -155,6 +209,8 @@ class PluginSlot:
             permissions=permission_rows(manifest.kind if manifest else "static", requested, self.grant.scope if self.grant else None,
                                         preapproved=self.preapproved, requested_perms=perms),
             requested_permissions=perms,
+            trust_folder=self.trust_folder if not self.trusted else None,
+            approval_note=self.approval_note(),
         )
         if registry is not None:
             info.conflicts = registry.conflicts(found.id)

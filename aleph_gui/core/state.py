@@ -1,6 +1,7 @@
 """All persistent state in one SQLite file (`$ALEPH_HOME/state.db`, WAL).
 
-Enabled flags, grants (the exact scope approved, its hash and time), per-plugin config,
+Enabled flags, grants (the exact scope approved, its hash and time, and the plugin identity and code
+it was given to), trusted project folders, per-plugin config,
 per-plugin key/value data for the `kv` host API, and the bounded hook audit log.
 The CLI and the GUI may have it open at once: WAL plus a busy timeout serialise writers.
 """
@@ -82,11 +83,32 @@ ALTER TABLE grants ADD COLUMN review_reason TEXT NOT NULL DEFAULT ''
 
 
 @dataclass(frozen=True)
+class Identity:
+    """Which plugin exactly: where it came from and what runs. A grant belongs to one identity."""
+
+    origin: str  # project | user | builtin ("" = recorded before identities existed)
+    folder: str  # the resolved plugin folder
+    kind: str
+    entry: str  # "" when it has none
+
+
+@dataclass(frozen=True)
 class Grant:
     plugin_id: str
     scope: Scope
-    digest: str
+    digest: str  # of the approved scope
     granted_at: float
+    identity: Identity = Identity("", "", "", "")
+    code_digest: str = ""  # of the plugin's files when approved ("" = not recorded)
+    review_reason: str = ""  # set when the approval no longer counts (e.g. the code was replaced)
+
+
+_GRANT_COLUMNS = "id, scope, digest, granted_at, origin, folder, kind, entry, code_digest, review_reason"
+
+
+def _grant(row: tuple[Any, ...]) -> Grant:
+    pid, scope, digest, at, origin, folder, kind, entry, code, reason = row
+    return Grant(pid, Scope.model_validate_json(scope), digest, at, Identity(origin, folder, kind, entry), code, reason)
 
 
 class StateDB:
@@ -138,19 +160,43 @@ class StateDB:
     # -- grants ----------------------------------------------------------------------
     def grant(self, plugin_id: str) -> Grant | None:
         with self._lock:
-            row = self._conn.execute("SELECT scope, digest, granted_at FROM grants WHERE id=?",
-                                     (plugin_id,)).fetchone()
-        if row is None:
-            return None
-        return Grant(plugin_id, Scope.model_validate_json(row[0]), row[1], row[2])
+            row = self._conn.execute(f"SELECT {_GRANT_COLUMNS} FROM grants WHERE id=?", (plugin_id,)).fetchone()
+        return None if row is None else _grant(row)
 
-    def set_grant(self, plugin_id: str, scope: Scope) -> Grant:
-        grant = Grant(plugin_id, scope, scope.digest(), time.time())
+    def set_grant(self, plugin_id: str, scope: Scope, *, identity: Identity, code_digest: str) -> Grant:
+        """Approve exactly `scope` for exactly this plugin (its identity and the code it has now)."""
+        grant = Grant(plugin_id, scope, scope.digest(), time.time(), identity, code_digest)
         with self._lock, self._tx():
-            self._conn.execute("INSERT OR REPLACE INTO grants(id, scope, digest, granted_at) "
-                               "VALUES(?, ?, ?, ?)",
-                               (plugin_id, scope.model_dump_json(), grant.digest, grant.granted_at))
+            self._conn.execute(
+                f"INSERT OR REPLACE INTO grants({_GRANT_COLUMNS}) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
+                (plugin_id, scope.model_dump_json(), grant.digest, grant.granted_at, identity.origin,
+                 identity.folder, identity.kind, identity.entry, code_digest))
         return grant
+
+    def require_review(self, plugin_id: str, reason: str) -> None:
+        """The approval stays on record but no longer counts until the user reviews again."""
+        with self._lock, self._tx():
+            self._conn.execute("UPDATE grants SET review_reason=? WHERE id=?", (reason, plugin_id))
+
+    # -- trusted project folders ----------------------------------------------------------
+    def trusted(self, folder: str) -> bool:
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM trusted_folders WHERE path=?", (folder,)).fetchone() is not None
+
+    def set_trusted(self, folder: str, trusted: bool) -> bool:
+        """Returns whether anything changed."""
+        with self._lock, self._tx():
+            if trusted:
+                cur = self._conn.execute("INSERT OR IGNORE INTO trusted_folders(path, trusted_at) VALUES(?, ?)",
+                                         (folder, time.time()))
+            else:
+                cur = self._conn.execute("DELETE FROM trusted_folders WHERE path=?", (folder,))
+        return cur.rowcount > 0
+
+    def trusted_folders(self) -> list[tuple[str, float]]:
+        with self._lock:
+            return [(p, t) for p, t in self._conn.execute(
+                "SELECT path, trusted_at FROM trusted_folders ORDER BY path").fetchall()]
 
     def revoke(self, plugin_id: str) -> bool:
         with self._lock, self._tx():
@@ -166,9 +212,9 @@ class StateDB:
         """Every enabled flag and grant in two queries (listing thousands of plugins)."""
         with self._lock:
             flags = dict(self._conn.execute("SELECT id, enabled FROM plugins").fetchall())
-            rows = self._conn.execute("SELECT id, scope, digest, granted_at FROM grants").fetchall()
-        return StateSnapshot({k: bool(v) for k, v in flags.items()},
-                             {r[0]: (r[1], r[2], r[3]) for r in rows})
+            rows = self._conn.execute(f"SELECT {_GRANT_COLUMNS} FROM grants").fetchall()
+            trusted = {p for (p,) in self._conn.execute("SELECT path FROM trusted_folders").fetchall()}
+        return StateSnapshot({k: bool(v) for k, v in flags.items()}, {r[0]: r for r in rows}, trusted)
 
     # -- config ----------------------------------------------------------------------
     def config(self, plugin_id: str) -> dict[str, Any]:
@@ -263,18 +309,20 @@ class PluginKv:
 class StateSnapshot:
     """A read-only view of enabled flags and grants, with `StateDB`'s reading methods."""
 
-    def __init__(self, flags: dict[str, bool], grants: dict[str, tuple[str, str, float]]) -> None:
+    def __init__(self, flags: dict[str, bool], grants: dict[str, tuple[Any, ...]], trusted: set[str]) -> None:
         self._flags = flags
-        self._grants = grants  # scopes stay JSON until asked for: most plugins never are
+        self._grants = grants  # rows stay unparsed until asked for: most plugins never are
+        self._trusted = trusted
 
     def enabled(self, plugin_id: str) -> bool | None:
         return self._flags.get(plugin_id)
 
     def grant(self, plugin_id: str) -> Grant | None:
         row = self._grants.get(plugin_id)
-        if row is None:
-            return None
-        return Grant(plugin_id, Scope.model_validate_json(row[0]), row[1], row[2])
+        return None if row is None else _grant(row)
+
+    def trusted(self, folder: str) -> bool:
+        return folder in self._trusted
 
 
 class _Transaction:
