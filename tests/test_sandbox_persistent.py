@@ -17,9 +17,18 @@ from pathlib import Path
 
 import psutil
 import pytest
-from sandbox_support import Layout, alive, descendants, make_layout, needs_sandbox, wait_until
+from sandbox_support import (
+    Layout,
+    alive,
+    descendants,
+    make_layout,
+    needs_sandbox,
+    needs_system_python,
+    wait_until,
+)
 
-from aleph_gui.core.sandbox import PersistentSandbox, SandboxedProcess, SandboxError
+from aleph_gui.core.sandbox import PersistentSandbox, SandboxedProcess, SandboxError, SandboxStatus
+from aleph_gui.core.sandbox.interpreter import helper_python
 
 pytestmark = needs_sandbox
 
@@ -70,6 +79,12 @@ async def test_streams_can_be_devnull_or_our_own_file(sandbox: PersistentSandbox
         assert proc.stdin is None and proc.stdout is None and proc.stderr is None
         assert await proc.wait() == 0
     assert target.read_text() == "to-file\n"
+
+
+async def test_a_sandbox_that_cannot_start_says_so(layout: Layout) -> None:
+    broken = SandboxStatus(True, bwrap="/bin/false", version="0")  # exits at once, prints nothing
+    with pytest.raises(SandboxError, match="the sandbox did not start"):
+        await PersistentSandbox.start(layout.policy(), status=broken)
 
 
 async def test_large_input_and_output_stream_through(sandbox: PersistentSandbox) -> None:
@@ -188,3 +203,16 @@ async def test_a_fresh_sandbox_leaves_nothing_behind_when_closed(layout: Layout)
     assert len(tree) >= 4  # bwrap, its init, sh, the sleeps
     await sandboxed.aclose()
     await wait_until(lambda: not any(alive(p) for p in tree))
+
+
+@needs_system_python
+async def test_a_packaged_app_runs_the_supervisor_on_the_system_python(layout: Layout,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyInstaller's sys.executable is the app itself, which cannot run a script."""
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    helper = helper_python()
+    assert helper is not None and helper.executable.startswith("/usr/")
+    async with await PersistentSandbox.start(layout.policy()) as sandbox:
+        proc = await sandbox.spawn(["sh", "-c", "cat /proc/$PPID/cmdline | tr '\\0' ' '"])
+        out, _ = await proc.communicate()
+    assert out.decode().startswith(helper.executable) and "supervisor.py" in out.decode()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from aleph_gui.core.sandbox.policy import SandboxPolicy
 from aleph_gui.core.sandbox.status import SandboxStatus, sandbox_status
 
 
-@dataclass(frozen=True)
-class Enforcement:
+class Enforcement(NamedTuple):
+    """`enforced, sentence = network_enforcement(policy)`: False means the grant is not all it can do."""
+
     enforced: bool
     sentence: str
 

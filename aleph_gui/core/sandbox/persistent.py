@@ -39,6 +39,7 @@ from aleph_gui.core.sandbox.status import SandboxStatus, sandbox_status
 PIPE = asyncio.subprocess.PIPE
 DEVNULL = asyncio.subprocess.DEVNULL
 READY_TIMEOUT_S = 10.0
+READY = b'{"ready": true}'  # the supervisor's first message, byte for byte
 CLOSE_GRACE_S = 3.0
 MAX_REQUEST = 100_000  # argv + env of one command: one SEQPACKET message, within default socket buffers
 Log = Callable[[str], None]
@@ -134,7 +135,8 @@ class PersistentSandbox:
     @classmethod
     async def start(cls, policy: SandboxPolicy, *, log: Log | None = None,
                     status: SandboxStatus | None = None) -> PersistentSandbox:
-        """Raises SandboxUnavailable (no sandbox here) or SandboxError (it did not start)."""
+        """Raises SandboxUnavailable when this system has no OS sandbox (run unsandboxed and say so), or
+        SandboxError when this sandbox cannot start (use a fresh sandbox per command instead)."""
         sandbox = cls(policy, log=log, status=status)
         try:
             await sandbox._launch()
@@ -167,8 +169,9 @@ class PersistentSandbox:
             raise SandboxUnavailable(plugin, status.sentence)
         helper = helper_python()
         if helper is None:
-            raise SandboxUnavailable(plugin, "the persistent sandbox needs a Python 3.9+ interpreter to run "
-                                             "its supervisor, and this build has none (install python3)")
+            # Not SandboxUnavailable: the OS sandbox works, a fresh one per command (SandboxedProcess) still can.
+            raise SandboxError(plugin, "the persistent sandbox needs a Python 3.9+ interpreter to run its "
+                                       "supervisor, and this build has none (install python3).")
         if self.policy.network == "hosts" and self._proxy is None:
             self._proxy = await FilteringProxy.start(plugin, self.policy.hosts, on_refused=self._log)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -194,7 +197,7 @@ class PersistentSandbox:
         except (TimeoutError, OSError) as err:
             first = b""
             self._log(f"the sandbox did not answer: {err or 'timed out'}")
-        if not first or not json.loads(first).get("ready"):
+        if first != READY:
             await self._stop_process()
             raise SandboxError(plugin, f"the sandbox did not start (bwrap exit code {self._proc.returncode}); "
                                        "see the plugin's log")
