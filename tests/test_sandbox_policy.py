@@ -168,6 +168,12 @@ def test_missing_bubblewrap_is_named_with_the_fix(tmp_path: Path, monkeypatch: p
     assert status.reason == "bubblewrap is not installed (apt install bubblewrap)"
 
 
+def test_other_systems_are_told_the_sandbox_is_linux_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ALEPH_SANDBOX", raising=False)
+    monkeypatch.setattr("sys.platform", "darwin")
+    assert sandbox_status().sentence == "not sandboxed on this system: the plugin sandbox (bubblewrap) exists only on Linux"
+
+
 @needs_sandbox
 def test_available_status_names_the_tool_version() -> None:
     status = sandbox_status()

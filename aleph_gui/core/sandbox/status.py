@@ -11,6 +11,7 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def sandbox_status() -> SandboxStatus:
     setting = os.environ.get("ALEPH_SANDBOX", "").strip().lower()
     if setting in OFF_VALUES:
         return SandboxStatus(False, f"the sandbox is turned off (ALEPH_SANDBOX={setting})")
+    if not sys.platform.startswith("linux"):
+        return SandboxStatus(False, "the plugin sandbox (bubblewrap) exists only on Linux")
     return _probe(shutil.which("bwrap"))
 
 
