@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_HOME ?= $(CURDIR)/.demo-home
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: fonts qt-runtime desktop-tools run test bench lint fuzz soak demo-build venv clean package package-test
+.PHONY: fonts qt-runtime desktop-tools sandbox-tools run test bench lint fuzz soak demo-build venv clean package package-test
 
 venv: $(STAMP)
 
@@ -39,11 +39,11 @@ qt-runtime: venv
 		echo "note: the window needs these libraries: sudo apt-get install $(QT_XCB_PACKAGES)"; \
 	fi
 
-run: demo-build fonts qt-runtime
+run: demo-build fonts qt-runtime sandbox-tools
 	$(PY) -m aleph_gui.demo_home $(DEMO_HOME)
 	QT_QPA_PLATFORM= $(VENV)/bin/aleph-gui --home $(DEMO_HOME)
 
-test: demo-build fonts desktop-tools
+test: demo-build fonts desktop-tools sandbox-tools
 	$(PY) -m pytest -q
 
 # desktop-file-validate and appstreamcli check the Linux desktop files (tests/test_packaging.py).
@@ -54,6 +54,16 @@ desktop-tools:
 		{ apt-get install -y -qq desktop-file-utils appstream >/dev/null 2>&1 || \
 		  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq desktop-file-utils appstream >/dev/null 2>&1; }; } || \
 		echo "note: install desktop-file-utils and appstream to validate the desktop files"; }
+
+# Plugin processes run in a bubblewrap sandbox (docs/sandbox.md). Installed from Debian packages when
+# missing and apt-get is usable; never fails the build: without it every plugin process is shown as
+# "not sandboxed on this system". (The in-sandbox proxy bridge is Python: socat is not needed.)
+sandbox-tools:
+	@command -v bwrap >/dev/null || { \
+		command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		{ apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+		  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; }; } || \
+		echo "note: install bubblewrap to sandbox plugin processes: sudo apt-get install bubblewrap"; }
 
 # Self-contained dist/aleph-gui/ folder (aleph-gui + aleph-ext executables) built with PyInstaller.
 package: venv
