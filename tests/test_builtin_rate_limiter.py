@@ -137,7 +137,6 @@ async def test_a_call_without_a_tool_name_passes_untouched(state: StateDB) -> No
 
 async def test_bad_settings_are_reported_and_the_defaults_apply(state: StateDB) -> None:
     lim = await limiter(state, max_calls_per_minute="lots", tool_limits={"write": "few", "read": 1})
-    warnings = [msg for level, msg in lim.harness.logs if level == "warning"]
     assert await decisions(lim, "read", 2) == ["continue", "block"]
     warnings = [msg for level, msg in lim.harness.logs if level == "warning"]
     assert "max_calls_per_minute is not a whole number >= 0; using 120" in warnings

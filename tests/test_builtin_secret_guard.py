@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from wasm_support import make_runtime
 from builtin_support import (
     SECRET_GUARD,
     Loaded,
@@ -24,6 +23,7 @@ from builtin_support import (
     samples,
     secret_in,
 )
+from wasm_support import make_runtime
 
 from aleph_gui.core.hooks import HookExecutor
 from aleph_gui.core.loader import hook_handlers
