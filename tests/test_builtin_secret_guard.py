@@ -123,7 +123,7 @@ async def test_nested_lists_and_objects_are_scanned_and_the_path_says_where(stat
         deep = {f"level{i}": [deep]}
     result = await g.call("run", deep)
     assert result.decision == "block" and "npm access token" in result.reason
-    assert result.reason.startswith("The argument arguments.….") and ".level0[0] holds" in result.reason
+    assert result.reason.startswith("The argument arguments.…[0].level5[0].level4") and ".level0[0] holds" in result.reason
 
 
 async def test_claude_tool_input_and_arguments_sent_as_a_json_string_are_scanned(state: StateDB) -> None:

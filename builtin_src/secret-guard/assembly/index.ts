@@ -239,7 +239,7 @@ function keyText(p: usize, start: i32, end: i32): string {
 function pathText(p: usize, upTo: i32): string {
   let out = "";
   const first = upTo - PATH_PARTS_MAX > 2 ? upTo - PATH_PARTS_MAX : 2;
-  if (first > 2) out = keyText(p, unchecked(frameKeyStart[2]), unchecked(frameKeyEnd[2])) + ".….";
+  if (first > 2) out = keyText(p, unchecked(frameKeyStart[2]), unchecked(frameKeyEnd[2])) + ".…";
   for (let d = first; d <= upTo; d++) {
     if (unchecked(frameKind[d]) == ARRAY) {
       out += "[" + unchecked(frameIndex[d]).toString() + "]";
