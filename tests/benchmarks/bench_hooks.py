@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import extism  # noqa: E402
 import pluggy  # noqa: E402
+from extism.extism import CompiledPlugin  # noqa: E402
 
 from aleph_gui.core.hook_result import Continue  # noqa: E402
 from aleph_gui.core.hooks import HookExecutor, HookHandler  # noqa: E402
@@ -37,7 +38,7 @@ from aleph_gui.core.manifest.detect import load_plugin_folder  # noqa: E402
 from aleph_gui.core.paths import BUILTIN_PLUGINS  # noqa: E402
 from aleph_gui.core.runtime.base import RuntimeContext  # noqa: E402
 from aleph_gui.core.runtime.offload import offloader  # noqa: E402
-from aleph_gui.core.runtime.wasm import WasmRuntime  # noqa: E402
+from aleph_gui.core.runtime.wasm import WasmRuntime, build_extism_manifest  # noqa: E402
 from aleph_gui.core.runtime.wasm_host import host_functions  # noqa: E402
 from aleph_gui.core.state import StateDB  # noqa: E402
 
@@ -189,7 +190,8 @@ async def bench_secret_guard(quick: bool) -> str:
     event_bytes = json.dumps({"event": "before_tool_call", "data": data}).encode()
     with tempfile.TemporaryDirectory(prefix="bench-hooks-") as tmp:
         state = StateDB(Path(tmp) / "state.db")
-        runtime = WasmRuntime(RuntimeContext(manifest=manifest, root=folder, scope=manifest.scope, state=state))
+        ctx = RuntimeContext(manifest=manifest, root=folder, scope=manifest.scope, state=state)
+        runtime = WasmRuntime(ctx)
         await runtime.start()
         guarded = HookExecutor()
         for handler in hook_handlers(manifest, runtime):
@@ -208,8 +210,11 @@ async def bench_secret_guard(quick: bool) -> str:
             return None
 
         # and the module's own work: its raw Extism call with these 4 KB vs with empty arguments
-        raw = extism.Plugin(runtime._compiled(runtime.hook_timeout_ms("before_tool_call")),
-                            config={"allow_kinds": "[]"}, functions=host_functions(manifest.scope.allowed_apis))
+        functions = host_functions(manifest.scope.allowed_apis)
+        extism_manifest = build_extism_manifest(ctx, runtime.hook_timeout_ms("before_tool_call"))
+        module = (folder / (manifest.entry or "plugin.wasm")).read_bytes()
+        raw = extism.Plugin(CompiledPlugin({**extism_manifest, "wasm": [{"data": module}]}, wasi=True,
+                                           functions=functions), config={"allow_kinds": "[]"}, functions=functions)
         no_args = json.dumps({"event": "before_tool_call", "data": dict(data, arguments={})}).encode()
 
         keys = ("guarded", "empty", "inline", "dumps", "hop", "raw", "raw_empty")
