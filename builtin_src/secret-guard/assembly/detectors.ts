@@ -1,9 +1,9 @@
 // The secret detectors: fixed prefixes with length and character-set checks, one pass, no regex.
 //
-// `detectAt` is called only where a string byte can start a secret (a byte marked as a trigger in
-// the class table, at a word boundary when the detector needs one), so ordinary text costs one
-// table load per byte. Every detector needs a prefix or an assignment name *and* a body of the
-// right length and alphabet, so "sk-" in prose, a bare "AKIA" or an unnamed base64 blob pass.
+// `detectAt` is called only where a string byte can start a secret: the first byte of a word when
+// some token starts with that letter, or '-' (a PEM header), '=' / ':' (an assignment). Every
+// detector needs a prefix or an assignment name *and* a body of the right length and alphabet, so
+// "sk-" in prose, a bare "AKIA" or an unnamed base64 blob pass.
 import { BACKSLASH, QUOTE, byteAt } from "../../common/json";
 
 // -- kinds ------------------------------------------------------------------------------------------

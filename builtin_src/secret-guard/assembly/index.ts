@@ -2,10 +2,10 @@
 // looks like a credential (private key blocks, cloud access keys, common token prefixes).
 //
 // One pass over the hook input's bytes: a small JSON walker keeps the path to the current value
-// (object keys and array indexes, as offsets into the input — nothing is copied), and inside the
-// strings of `data.arguments` (or Claude's `data.tool_input`) every byte costs one class-table
-// load; the detectors run only where a secret could start. The answer names the kind of secret and
-// the argument path, never the secret or any part of it.
+// (object keys and array indexes, as offsets into the input — nothing is copied), and the strings
+// of `data.arguments` (or Claude's `data.tool_input`) are read 16 bytes at a time; the detectors
+// run only where a secret could start. The answer names the kind of secret and the argument path,
+// never the secret or any part of it.
 import { blockAnswer, configValue, inputPtr, log, readInput } from "../../common/io";
 import { BACKSLASH, QUOTE, byteAt, bytesEqual, isSpace, nameList, skipScalar, skipString } from "../../common/json";
 import {
