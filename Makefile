@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 DEMO_HOME ?= $(CURDIR)/.demo-home
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: fonts qt-runtime desktop-tools sandbox-tools run test bench lint fuzz soak demo-build venv clean package package-test
+.PHONY: fonts qt-runtime desktop-tools sandbox-tools run test bench lint fuzz soak demo-build builtin-build \
+	builtin-check venv clean package package-test
 
 venv: $(STAMP)
 
@@ -19,6 +20,14 @@ $(STAMP): pyproject.toml
 # Demo plugins that need a build step (AssemblyScript -> .wasm) are built here.
 demo-build: venv
 	$(MAKE) -C plugins_demo all
+
+# The built-in WASM plugins (aleph_gui/builtin_plugins/*/plugin.wasm) are committed build outputs of
+# builtin_src/: `builtin-build` rebuilds them, `builtin-check` fails when one is not its source's build.
+builtin-build:
+	$(MAKE) -C builtin_src all
+
+builtin-check:
+	$(MAKE) -C builtin_src check
 
 # The window needs a font; offscreen/minimal systems may have none (text renders as boxes).
 # Installs DejaVu only when fc-list finds no font and apt-get is usable; never fails the build.
@@ -93,3 +102,4 @@ soak: demo-build
 clean:
 	rm -rf $(VENV) .demo-home build dist
 	$(MAKE) -C plugins_demo clean
+	$(MAKE) -C builtin_src clean

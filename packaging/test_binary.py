@@ -55,7 +55,8 @@ def test_the_folder_holds_both_commands_and_the_plugin_runtime_files(dist: Path)
     internal = dist / "_internal"
     assert (internal / "aleph_gui" / "core" / "runtime" / "node_host.js").is_file()
     assert (internal / "aleph_gui" / "resources" / "icons" / "aleph.svg").is_file()
-    assert (internal / "aleph_gui" / "builtin_plugins").is_dir()
+    for plugin in ("secret-guard", "tool-rate-limiter"):  # shipped built: no Node.js needed
+        assert (internal / "aleph_gui" / "builtin_plugins" / plugin / "plugin.wasm").is_file()
     assert list((internal / "extism_sys").glob("libextism_sys*")), "Extism's native library is missing"
     assert (internal / "PySide6" / "Qt" / "plugins" / "platforms" / "libqoffscreen.so").is_file()
     assert list((internal / "PySide6" / "Qt" / "plugins" / "iconengines").glob("*svg*")), "SVG icons would not show"
@@ -66,7 +67,14 @@ def test_aleph_ext_lists_the_plugins_of_a_home(dist: Path, home: Path, tmp_path:
     assert done.returncode == 0, done.stderr
     states = {p["id"]: p["state"] for p in json.loads(done.stdout)}
     assert states == {"wasm-wat-text-tools": "enabled", "node-weather-tools": "needs_review",
-                      "static-prompts": "enabled"}
+                      "static-prompts": "enabled", "secret-guard": "enabled", "tool-rate-limiter": "enabled"}
+
+
+def test_the_builtin_secret_guard_blocks_a_leaking_tool_call(dist: Path, home: Path, tmp_path: Path) -> None:
+    leak = {"tool_name": "write_file", "arguments": {"content": "AKIA" + "Z7Q2X9W4R8T1Y6U3"}}
+    done = ext(dist, home, tmp_path, "--safe-mode", "fire", "before_tool_call", "--payload", json.dumps(leak), "--json")
+    assert done.returncode == 0, done.stderr
+    assert "(detector aws_access_key_id)" in json.loads(done.stdout)["reason"]
 
 
 def test_aleph_ext_runs_a_wasm_tool(dist: Path, home: Path, tmp_path: Path) -> None:

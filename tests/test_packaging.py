@@ -82,7 +82,10 @@ def test_the_wheel_carries_the_host_script_builtin_plugins_and_resources(wheel: 
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "aleph_gui/core/runtime/node_host.js" in names
     assert "aleph_gui/resources/icons/aleph.svg" in names
-    assert any(n.startswith("aleph_gui/builtin_plugins/") for n in names)
+    # the built-in plugins ship built: the wheel needs no Node.js to run them
+    for plugin in ("secret-guard", "tool-rate-limiter"):
+        for name in ("aleph.plugin.toml", "plugin.wasm", "README.md"):
+            assert f"aleph_gui/builtin_plugins/{plugin}/{name}" in names
     missing = [f for f in data_files() if f not in names]
     assert missing == [], f"files the app reads at run time are not in the wheel: {missing}"
     modules = sorted(str(p.relative_to(REPO)) for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
@@ -108,7 +111,14 @@ def test_pip_install_puts_working_commands_on_path(installed: Path, tmp_path: Pa
     listed = run_installed(installed, home, "aleph-ext", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert {p["id"]: p["state"] for p in json.loads(listed.stdout)} == {
-        "wasm-wat-text-tools": "enabled", "node-weather-tools": "needs_review"}
+        "wasm-wat-text-tools": "enabled", "node-weather-tools": "needs_review",
+        "secret-guard": "enabled", "tool-rate-limiter": "enabled"}  # built-ins: pre-approved
+
+    leak = {"tool_name": "write_file", "arguments": {"content": "AKIA" + "Z7Q2X9W4R8T1Y6U3"}}
+    fired = run_installed(installed, home, "aleph-ext", "fire", "before_tool_call", "--payload", json.dumps(leak),
+                          "--json")
+    assert fired.returncode == 0, fired.stderr
+    assert "(detector aws_access_key_id)" in json.loads(fired.stdout)["reason"]
 
     called = run_installed(installed, home, "aleph-ext", "call", "wasm-wat-text-tools", "uppercase",
                            "--input", '{"text": "from the wheel"}')

