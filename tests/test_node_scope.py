@@ -71,7 +71,7 @@ async def test_child_process_and_worker_refused_without_shell(tmp_path: Path) ->
 
 
 async def test_child_process_allowed_with_shell_grant(tmp_path: Path) -> None:
-    spawn = await call(Scope(shell=True, file_access=FileAccess(mode="read", paths=["/"])), tmp_path,
+    spawn = await call(Scope(shell=True, file_access=FileAccess(mode="read", paths=["/usr", "/bin"])), tmp_path,
                        "spawn", {})
     assert spawn == {"ok": True, "value": "escaped"}
 

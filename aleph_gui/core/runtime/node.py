@@ -2,9 +2,11 @@
 
 Two shapes (DESIGN.md): *module* — our host script (`node_host.js`) loads the entry and calls its
 `register(api)`; *server* — the entry is itself a JSON-RPC server answering `plugin.call` and `ping`.
-What is enforced: file reads/writes and child processes/workers by Node's permission model, host
-APIs by this module against `allowed_apis`. Network is NOT restricted (Node 20 cannot) and never
-claimed to be (`scope.enforcement`).
+What is enforced: the process runs in the plugin's OS sandbox (bubblewrap, `sandboxing.py`): only its
+folder and granted folders are visible, its own PID namespace, the network as granted (none, the
+allow-list through the filtering proxy, or any). Inside, Node's permission model limits file reads and
+writes and child processes/workers as an inner layer; host APIs are checked against `allowed_apis`.
+Where the system has no sandbox, only that inner layer holds, and the review says so (review.py).
 
 Lifecycle: lazy start on the first call (or at load for `activation = "startup"`), idle stop after
 `idle_timeout_s`, graceful shutdown then kill. A crash fails the calls in flight with
@@ -48,6 +50,9 @@ from aleph_gui.core.problems import error as problem_error
 from aleph_gui.core.registry import Undo
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
 from aleph_gui.core.runtime.node_connection import MAX_LINE_BYTES, NodeConnection, RemoteError
+from aleph_gui.core.runtime.sandboxing import ProcessSandbox, plugin_policy, status_sentence
+from aleph_gui.core.sandbox import INSIDE_NODE_PRELOAD, SandboxPolicy, default_env, sandbox_status
+from aleph_gui.core.sandbox.policy import executable_prefix
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +151,8 @@ class NodeRuntime(PluginRuntime):
         # withdraws the rest (unloading the plugin withdraws everything: the manager owns the undos)
         self._published: dict[tuple[str, str], Undo] = {}
         self._hook_alias: dict[str, str] = {}  # declared handler -> handler registered by the code
+        self._sandbox_policy: SandboxPolicy | None = None  # None: this system has no OS sandbox
+        self._sandbox: ProcessSandbox | None = None
 
     # -- facts -------------------------------------------------------------------------------
     @property
@@ -169,7 +176,7 @@ class NodeRuntime(PluginRuntime):
             "in_flight": self._in_flight,
             "services": dict(self._services),
             "problems": [p.model_dump() for p in self._problems],
-            "network": "not enforced for Node.js plugins",
+            "sandbox": status_sentence(),
         }
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -190,6 +197,8 @@ class NodeRuntime(PluginRuntime):
         if self._version is None or self._version[0] < MIN_NODE_MAJOR:
             found = ".".join(map(str, self._version)) if self._version else "an unknown version"
             raise RuntimeUnavailable(self.plugin_id, f"Node.js >= 20 is required, but {self._node} is {found}")
+        if sandbox_status().available:
+            self._sandbox_policy = self._policy()  # refuses a grant no sandbox can give, before anything runs
         # A module plugin that declares nothing is only known once its code has run.
         declares = any(c.type in ("tool", "hook", "service") for c in manifest.capabilities)
         if manifest.activation == "startup" or (self.shape == "module" and not declares):
@@ -206,6 +215,8 @@ class NodeRuntime(PluginRuntime):
             await self._stop_services(conn)
             await conn.close(self.shutdown_grace_s)
         self._conn = None
+        if self._sandbox is not None:
+            await self._sandbox.close()
         self._published.clear()
         self._registered.clear()
 
@@ -238,7 +249,7 @@ class NodeRuntime(PluginRuntime):
             raise PluginNotRunnable(self.plugin_id, "was stopped")
 
     async def _spawn(self) -> NodeConnection:
-        argv, env = self._command()
+        argv, env = await self._sandboxed(*self._command())
         conn = NodeConnection(self.plugin_id, argv, self.ctx.root, env, log_sink=self.ctx.log,
                               on_request=self._host_request, on_notification=self._notification,
                               on_exit=self._on_exit, max_line_bytes=self.max_line_bytes)
@@ -274,6 +285,8 @@ class NodeRuntime(PluginRuntime):
         argv = [self._node, permission_flag(self._version)]
         if self.shape == "module":
             reads.append(str(HOST_SCRIPT))
+        if self._sandbox_policy is not None and self._sandbox_policy.network == "hosts":
+            reads.append(INSIDE_NODE_PRELOAD)  # what points fetch/http at the filtering proxy
         for path in (["*"] if "*" in reads else dict.fromkeys(reads)):
             argv.append(f"--allow-fs-read={path}")
         for path in (["*"] if "*" in writes else dict.fromkeys(writes)):
@@ -285,6 +298,26 @@ class NodeRuntime(PluginRuntime):
         env.update(ALEPH_PLUGIN_ID=self.plugin_id, ALEPH_PLUGIN_ROOT=str(root),
                    ALEPH_PLUGIN_CONFIG=json.dumps(self._config()))
         return argv, env
+
+    def _policy(self, env: dict[str, str] | None = None) -> SandboxPolicy:
+        """The OS sandbox of this plugin's process: its folder, its granted folders and network."""
+        assert self._node is not None
+        return plugin_policy(self.plugin_id, self.ctx.root, self.ctx.scope,
+                             runtime_paths=[executable_prefix(self._node) or "", str(HOST_SCRIPT)],
+                             env={**default_env(), **(env or {})})
+
+    async def _sandboxed(self, argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """argv and env to spawn: wrapped in bubblewrap (which sets the environment itself), or as is
+        where this system has no sandbox."""
+        if self._sandbox_policy is None:
+            return argv, env
+        inside = {k: v for k, v in env.items() if k not in ("PATH", "HOME", "TMPDIR")}
+        policy = self._policy(inside)
+        if self._sandbox is None or self._sandbox.policy != policy:
+            if self._sandbox is not None:
+                await self._sandbox.close()
+            self._sandbox = ProcessSandbox(policy, log=lambda line: self.ctx.log("warning", line))
+        return await self._sandbox.wrap(argv), {}
 
     def _config(self) -> dict[str, Any]:
         return self.ctx.config

@@ -23,4 +23,13 @@ exports.register = (api) => {
     }
   } });
   api.registerTool({ name: 'env', execute: () => Object.keys(process.env).sort() });
+  api.registerTool({ name: 'kill', execute: ({ pid, parent }) => attempt(() => { process.kill(parent ? process.ppid : pid, 'SIGKILL'); return 'killed'; }) });
+  api.registerTool({ name: 'fetch', execute: async ({ url }) => {
+    try {
+      const res = await fetch(url);
+      return { ok: true, value: await res.text(), status: res.status };
+    } catch (err) {
+      return { ok: false, code: (err.cause && err.cause.code) || err.code || null, message: String(err.cause || err.message) };
+    }
+  } });
 };
