@@ -45,7 +45,8 @@ def test_claude_names_are_aliases_of_canonical_events() -> None:
     assert canonical_event("NoSuchEvent") is None
     assert claude_event_name("before_tool_call") == "PreToolUse"
     assert claude_event_name("gateway_start") == "gateway_start"  # no Claude name: canonical
-    for required in ("message_received", "tool_invoked", "response_generated", "tool_result_persist",
+    assert canonical_event("tool_invoked") == "before_tool_call"  # Aleph's design name for the same event
+    for required in ("message_received", "response_generated", "tool_result_persist",
                      "message_sending", "message_sent", "before_agent_start", "agent_end", "after_compaction",
                      "notification", "permission_request", "gateway_start", "gateway_stop"):
         assert HookEvent(required).value == required

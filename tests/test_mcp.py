@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from runtime_support import runtime_context
 
 from aleph_gui.core.errors import PluginTimeout
 from aleph_gui.core.manifest.claude import parse_mcp_only
 from aleph_gui.core.manifest.claude_mcp import parse_mcp_json
-from aleph_gui.core.mcp import McpServerError, call_tool, expand, expand_server, list_tools
+from aleph_gui.core.manifest.model import Capability, PluginManifest
+from aleph_gui.core.mcp import McpServerError, expand, expand_server
+from aleph_gui.core.runtime.mcp_servers import McpServers
+from aleph_gui.core.scope import Scope
+from aleph_gui.core.state import StateDB
 
 DEMO = Path(__file__).resolve().parent.parent / "plugins_demo" / "mcp-time-server"
 DATA = Path(__file__).resolve().parent / "data" / "claude"
@@ -105,54 +112,81 @@ def test_demo_declares_one_stdio_server() -> None:
     assert (cap.name, cap.details["command"]) == ("time", "${ALEPH_PYTHON:-python3}")
 
 
-# -- the real SDK, end to end ----------------------------------------------------------------------
+# -- the real SDK, end to end (the host's sessions) ----------------------------------------------
 
-async def test_demo_server_tools_are_listed_through_the_sdk() -> None:
+def servers_for(root: Path, configs: dict[str, dict[str, Any]], tmp_path: Path, **options: Any) -> McpServers:
+    caps = [Capability(type="mcp_server", name=name, details=config) for name, config in configs.items()]
+    manifest = PluginManifest(id="p", name="p", kind="mcp", format="mcp-json", manifest_file=".mcp.json",
+                              capabilities=caps, scope=Scope(shell=True))
+    return McpServers(runtime_context(manifest, root, StateDB(tmp_path / "state.db")), **options)
+
+
+def demo_servers(tmp_path: Path) -> McpServers:
     cap = parse_mcp_only(DEMO).manifest.capabilities[0]  # type: ignore[union-attr]
-    tools = await list_tools(DEMO, cap.name, cap.details, plugin_id="mcp-time-server")
-    by_name = {t["name"]: t for t in tools}
-    assert set(by_name) == {"current_time", "convert_time"}
-    assert "time zone" in by_name["current_time"]["description"]
-    assert by_name["convert_time"]["input_schema"]["required"] == ["time", "source_timezone", "target_timezone"]
+    return servers_for(DEMO, {cap.name: cap.details}, tmp_path)
 
 
-async def test_demo_server_tool_can_be_called() -> None:
-    cap = parse_mcp_only(DEMO).manifest.capabilities[0]  # type: ignore[union-attr]
-    out = await call_tool(DEMO, "time", cap.details, "convert_time",
-                          {"time": "12:00", "source_timezone": "UTC", "target_timezone": "Asia/Tokyo"})
-    assert out["is_error"] is False and out["content"][0].startswith(tuple("0123456789"))
-    assert out["content"][0].endswith("T21:00+09:00")
+async def test_demo_server_tools_are_listed_through_the_sdk(tmp_path: Path) -> None:
+    servers = demo_servers(tmp_path)
+    try:
+        by_name = {t.name: t for t in await servers.tools()}
+        assert set(by_name) == {"current_time", "convert_time"}
+        assert "time zone" in by_name["current_time"].description
+        assert by_name["convert_time"].input_schema["required"] == ["time", "source_timezone", "target_timezone"]
+        assert servers.status()["time"]["state"] == "running"  # one session, kept open for the next call
+    finally:
+        await servers.stop()
+    assert servers.status()["time"]["state"] == "stopped"
+
+
+async def test_demo_server_tool_can_be_called(tmp_path: Path) -> None:
+    servers = demo_servers(tmp_path)
+    try:
+        out = await servers.call("convert_time", {"time": "12:00", "source_timezone": "UTC",
+                                                  "target_timezone": "Asia/Tokyo"})
+        assert isinstance(out, str) and out.endswith("T21:00+09:00")
+    finally:
+        await servers.stop()
 
 
 async def test_a_missing_command_is_one_clear_sentence(tmp_path: Path) -> None:
-    with pytest.raises(McpServerError, match="the command 'no-such-mcp-binary' was not found"):
-        await list_tools(tmp_path, "x", {"command": "no-such-mcp-binary"}, plugin_id="p")
+    servers = servers_for(tmp_path, {"x": {"command": "no-such-mcp-binary"}}, tmp_path)
+    with pytest.raises(McpServerError, match="no-such-mcp-binary"):
+        await servers.tools()
+    await servers.stop()
 
 
 async def test_a_crashing_server_reports_its_error_output(tmp_path: Path) -> None:
-    with pytest.raises(McpServerError, match="ModuleNotFoundError|missing dependency"):
-        await list_tools(tmp_path, "x", {"command": sys.executable,
-                                         "args": ["-c", "import sys; sys.stderr.write('missing dependency'); "
-                                                        "sys.exit(3)"]}, plugin_id="p")
+    servers = servers_for(tmp_path, {"x": {"command": "/bin/sh", "args": [
+        "-c", "echo 'missing dependency' >&2; exit 3"]}}, tmp_path)
+    with pytest.raises(McpServerError, match="missing dependency"):
+        await servers.tools()
+    assert servers.status()["x"]["state"] == "failed"
+    await servers.stop()
 
 
 async def test_a_silent_server_times_out(tmp_path: Path) -> None:
+    servers = servers_for(tmp_path, {"x": {"command": "/bin/sleep", "args": ["30"]}}, tmp_path, start_timeout_s=1)
     with pytest.raises(PluginTimeout, match="did not answer within 1 s"):
-        await list_tools(tmp_path, "x", {"command": "sleep", "args": ["30"]}, plugin_id="p", timeout=1)
+        await servers.tools()
+    await servers.stop()
 
 
 async def test_remote_servers_are_not_started(tmp_path: Path) -> None:
+    servers = servers_for(tmp_path, {"x": {"type": "http", "url": "https://example.com/mcp"}}, tmp_path)
     with pytest.raises(McpServerError, match="remote http server at https://example.com/mcp"):
-        await list_tools(tmp_path, "x", {"type": "http", "url": "https://example.com/mcp"})
+        await servers.tools("x")
+    assert await servers.tools() == []  # nothing to start
 
 
-async def test_mcp_tools_command_needs_approval_then_lists_the_demo(tmp_path: Path) -> None:
-    import shutil
-
+async def test_a_plugins_mcp_tools_are_called_like_any_tool_through_the_chain(tmp_path: Path) -> None:
     from aleph_gui.core.errors import ReviewRequired
+    from aleph_gui.core.hook_result import Block
+    from aleph_gui.core.hooks import HookHandler
     from aleph_gui.core.manager import ExtensionManager
     from aleph_gui.core.mcp import list_tools_of_plugin
     from aleph_gui.core.paths import Locations
+    from aleph_gui.core.tool_calls import ToolBlocked
 
     home = tmp_path / "home"
     shutil.copytree(DEMO, home / "plugins" / "mcp-time-server")
@@ -166,5 +200,15 @@ async def test_mcp_tools_command_needs_approval_then_lists_the_demo(tmp_path: Pa
         assert sorted(t["name"] for t in tools) == ["convert_time", "current_time"]
         with pytest.raises(McpServerError, match="no MCP server named 'nope' \\(its servers: time\\)"):
             await list_tools_of_plugin(manager, "mcp-time-server", "nope")
+        args = {"time": "08:30", "source_timezone": "UTC", "target_timezone": "Europe/Lisbon"}
+        assert (await manager.call_tool("mcp-time-server", "convert_time", args)).endswith("T08:30+00:00")
+        manager.hooks.add(HookHandler("guard", "before_tool_call", "no_time", func=lambda d: Block("not now")))
+        with pytest.raises(ToolBlocked, match="not now"):
+            await manager.call_tool("mcp-time-server", "convert_time", args)
+        traced = [r for r in manager.hooks.recent(20) if r.event == "tool_call"]
+        assert traced and traced[-1].plugin == "mcp-time-server" and traced[-1].handler == "convert_time"
+        assert manager.plugin("mcp-time-server").runtime["mcp"]["time"]["state"] == "running"
+        await manager.disable("mcp-time-server")  # unloading stops its servers
+        assert not manager.is_loaded("mcp-time-server")
     finally:
         await manager.stop()

@@ -17,9 +17,8 @@ from typing import Any
 class HookEvent(StrEnum):
     """Every event a plugin can listen to (canonical names)."""
 
-    # Aleph's design document
+    # Aleph's design document (its `tool_invoked` is an alias of before_tool_call: ALEPH_ALIASES)
     MESSAGE_RECEIVED = "message_received"
-    TOOL_INVOKED = "tool_invoked"
     RESPONSE_GENERATED = "response_generated"
     # Aleph
     BEFORE_TOOL_CALL = "before_tool_call"
@@ -62,6 +61,9 @@ CLAUDE_ALIASES: dict[str, str] = {
     "Setup": "setup",
 }
 
+# Other Aleph spellings of the same events.
+ALEPH_ALIASES: dict[str, str] = {"tool_invoked": "before_tool_call"}
+
 CANONICAL_EVENTS: frozenset[str] = frozenset(e.value for e in HookEvent)
 
 
@@ -87,6 +89,8 @@ def canonical_event(name: str) -> str | None:
         return name
     if name in CLAUDE_ALIASES:
         return CLAUDE_ALIASES[name]
+    if _snake(name) in ALEPH_ALIASES:
+        return ALEPH_ALIASES[_snake(name)]
     lowered = {k.lower(): v for k, v in CLAUDE_ALIASES.items()}
     if name.strip().lower() in lowered:
         return lowered[name.strip().lower()]

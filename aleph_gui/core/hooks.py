@@ -189,6 +189,15 @@ class HookExecutor:
 
         return undo
 
+    def listens(self, event: str) -> bool:
+        """Does any handler listen to this canonical event (cheap: one dict lookup)?"""
+        return event in self._chains
+
+    def record(self, row: TraceRow) -> None:
+        """Trace something that is not a handler call (a tool's own run) like one."""
+        self._ring.append(row)
+        self._publish(FireResult("continue", {}, rows=[row]))
+
     def recent(self, n: int = 100) -> list[TraceRecord]:
         return [TraceRecord.of(r) for r in list(self._ring)[-n:]] if n > 0 else []
 

@@ -12,7 +12,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aleph_gui.core.hook_result import HookResult
 from aleph_gui.core.hooks import HookExecutor, HookHandler
@@ -25,6 +25,9 @@ from aleph_gui.core.manifest.model import (
 )
 from aleph_gui.core.registry import Disposables, PluginRegistry, Undo
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
+
+if TYPE_CHECKING:
+    from aleph_gui.core.runtime.mcp_servers import McpServers
 
 RETIRE_GRACE_S = 35.0  # longest we wait for in-flight calls of a retired version
 
@@ -136,6 +139,7 @@ class LoadedPlugin:
         self.path = path  # resolved plugin folder
         self.origin = origin
         self.runtime: TrackedRuntime | None = None
+        self.mcp: McpServers | None = None  # its stdio MCP servers, started on first use
         self.disposables = Disposables()
         self._validators: dict[str, Callable[[str, str, Any], None]] = {}
 
@@ -145,6 +149,10 @@ class LoadedPlugin:
         if cls is not None:
             self.runtime = TrackedRuntime(cls(ctx))
             await self.runtime.start()
+        if self.manifest.of_type("mcp_server"):
+            from aleph_gui.core.runtime.mcp_servers import McpServers
+
+            self.mcp = McpServers(ctx)
 
     def registrar(self, registry: PluginRegistry, executor: HookExecutor) -> Callable[[Capability], Undo]:
         """`ctx.register` for running code (Node module shape): what the manifest already declares is
@@ -182,6 +190,8 @@ class LoadedPlugin:
         if self.runtime is not None:
             await self.runtime.wait_idle(RETIRE_GRACE_S)
             await self.runtime.stop()
+        if self.mcp is not None:
+            await self.mcp.stop()
 
     def check_arguments(self, tool: str, schema: dict[str, Any], arguments: dict[str, Any]) -> None:
         """Validate tool arguments; the compiled validator is kept for the life of this version."""

@@ -18,14 +18,14 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aleph_gui.core import events as ev
+from aleph_gui.core import tool_calls
 from aleph_gui.core.audit import AuditTrail
 from aleph_gui.core.discovery import load_one
 from aleph_gui.core.errors import (
     AlephError,
-    PluginCallError,
     PluginNotRunnable,
     ReviewRequired,
     UnknownPlugin,
@@ -36,11 +36,15 @@ from aleph_gui.core.install import InstallError, move_into_place, stage
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.lifecycle import Lifecycle
 from aleph_gui.core.loader import LoadedPlugin
+from aleph_gui.core.mcp import McpServerError
 from aleph_gui.core.paths import Locations
 from aleph_gui.core.registry import PluginRegistry, Undo
 from aleph_gui.core.scope import Scope, ScopeDiff
 from aleph_gui.core.slot import PluginSlot
 from aleph_gui.core.state import StateDB
+
+if TYPE_CHECKING:
+    from aleph_gui.core.runtime.mcp_servers import McpTool
 
 log = logging.getLogger(__name__)
 
@@ -326,19 +330,29 @@ class ExtensionManager:
 
     async def call_tool(self, plugin_id: str, tool: str, arguments: dict[str, Any] | None = None, *,
                         client: str = "") -> Any:
-        """Call a plugin's tool; `client` names who asked (kept in the trace)."""
+        """Call a plugin's tool (or one of its MCP servers' tools) through the hook chain:
+        `before_tool_call` may block it or rewrite its arguments, `after_tool_call` its result.
+        `client` names who asked (kept in the trace)."""
         version = self._runnable(plugin_id)
-        arguments = arguments or {}
-        cap = version.manifest.tool(tool)
-        if cap is None:  # maybe registered by the running code (Node module shape)
-            names = [r.name for r in self.registry.entries("tool", plugin_id)]
-            if tool not in names:
-                raise PluginCallError(plugin_id, f"has no tool '{tool}' (it has: {', '.join(names) or 'none'})")
-        if version.runtime is None:
-            raise PluginNotRunnable(plugin_id, "declares tools but has no code to run them")
-        if cap is not None and cap.parameters:
-            version.check_arguments(tool, cap.parameters, arguments)
-        return await version.runtime.call_tool(tool, arguments)
+        return await tool_calls.call_tool(version, self.registry, self.hooks, self.fire, tool, arguments or {},
+                                          client)
+
+    async def tools(self, plugin_id: str | None = None) -> list[tool_calls.ToolSpec]:
+        """Every tool of every runnable plugin (or one), with its JSON Schema; plugins' MCP servers are
+        started on first use to list theirs."""
+        slots = [self._slot(plugin_id)] if plugin_id else list(self._slots.values())
+        out: list[tool_calls.ToolSpec] = []
+        for slot in slots:
+            if slot.version is not None and slot.runnable:
+                out += await tool_calls.tools_of(slot.version, self.registry)
+        return out
+
+    async def mcp_tools(self, plugin_id: str, server: str) -> list[McpTool]:
+        """The tools of one of a plugin's MCP servers (started on first use)."""
+        version = self._runnable(plugin_id)
+        if version.mcp is None:
+            raise McpServerError(plugin_id, f"has no MCP server named '{server}' (its servers: none)")
+        return await version.mcp.tools(server)
 
     async def fire(self, event: str, data: dict[str, Any] | None = None, *, client: str = "") -> FireResult:
         """Run an event through every listening plugin; `client` names who asked (kept in the trace)."""

@@ -217,8 +217,10 @@ class PluginSlot:
             if self.version is not None:
                 info.capabilities = [r.to_json() for r in registry.entries(plugin_id=found.id)]
         if self.version is not None:
-            runtime = self.version.runtime
+            runtime, mcp = self.version.runtime, self.version.mcp
             info.runtime = {"loaded": True, **(runtime.status() if runtime is not None else {})}
+            if mcp is not None:
+                info.runtime["mcp"] = mcp.status()
         return info
 
     def shadow_info(self, entry: DiscoveredPlugin) -> PluginInfo:

@@ -1,0 +1,125 @@
+"""A tool call from any client — the window, the CLI, an agent — with the hook chain around it.
+
+`before_tool_call` (Claude `PreToolUse`, alias `tool_invoked`) may block the call or rewrite its
+arguments; `after_tool_call` (`PostToolUse`) may rewrite the result or withhold it. The tool's own
+run is traced beside the hooks (event `tool_call`, its duration). Tools live in the plugin's runtime
+(declared or registered by its code) or in one of its MCP servers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from time import perf_counter_ns
+from typing import Any
+
+from aleph_gui.core.errors import AlephError, PluginCallError, PluginNotRunnable
+from aleph_gui.core.hooks import FireResult, HookExecutor
+from aleph_gui.core.loader import LoadedPlugin
+from aleph_gui.core.registry import PluginRegistry
+
+BEFORE, AFTER, TOOL_CALL = "before_tool_call", "after_tool_call", "tool_call"
+ERROR_TEXT_MAX = 2000
+
+Fire = Callable[..., Awaitable[FireResult]]
+
+
+class ToolBlocked(AlephError):
+    """A hook blocked the tool call (before it ran) or withheld its result (after)."""
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool as agents see it."""
+
+    plugin: str
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    source: str  # manifest | runtime | mcp:<server>
+
+    def to_json(self) -> dict[str, Any]:
+        return {"plugin": self.plugin, "name": self.name, "description": self.description,
+                "input_schema": self.input_schema, "source": self.source}
+
+
+async def tools_of(version: LoadedPlugin, registry: PluginRegistry) -> list[ToolSpec]:
+    """Every tool of a running version: declared, registered by its code, and its MCP servers' tools
+    (which starts those servers on first use)."""
+    pid = version.manifest.id
+    specs = [ToolSpec(pid, c.name, c.description, c.parameters or {"type": "object"}, "manifest")
+             for c in version.manifest.of_type("tool")]
+    declared = {s.name for s in specs}
+    for reg in registry.entries("tool", pid):
+        if reg.source == "runtime" and reg.name not in declared:
+            cap = reg.capability
+            specs.append(ToolSpec(pid, cap.name, cap.description, cap.parameters or {"type": "object"}, "runtime"))
+    if version.mcp is not None:
+        specs += [ToolSpec(pid, t.name, t.description, t.input_schema, f"mcp:{t.server}")
+                  for t in await version.mcp.tools()]
+    return specs
+
+
+async def _runner(version: LoadedPlugin, registry: PluginRegistry,
+                  tool: str) -> Callable[[dict[str, Any]], Awaitable[Any]]:
+    """How to run `tool` of this version, or a clear error naming what it has."""
+    pid, runtime = version.manifest.id, version.runtime
+    known = version.manifest.tool(tool) is not None or any(
+        r.name == tool for r in registry.entries("tool", pid))
+    if known:
+        if runtime is None:
+            raise PluginNotRunnable(pid, "declares tools but has no code to run them")
+        return lambda args: runtime.call_tool(tool, args)
+    if version.mcp is not None and any(t.name == tool for t in await version.mcp.tools()):
+        mcp = version.mcp
+        return lambda args: mcp.call(tool, args)
+    names = [s.name for s in await tools_of(version, registry)]
+    raise PluginCallError(pid, f"has no tool '{tool}' (it has: {', '.join(names) or 'none'})")
+
+
+async def call_tool(version: LoadedPlugin, registry: PluginRegistry, hooks: HookExecutor, fire: Fire,
+                    tool: str, arguments: dict[str, Any], client: str) -> Any:
+    pid = version.manifest.id
+    run = await _runner(version, registry, tool)
+    if hooks.listens(BEFORE):
+        before = await fire(BEFORE, {"plugin": pid, "tool_name": tool, "arguments": arguments}, client=client)
+        if before.decision == "block":
+            raise ToolBlocked(pid, f"the call of '{tool}' was blocked: {before.reason}")
+        arguments = _rewritten_arguments(before.data, arguments)
+    cap = version.manifest.tool(tool)
+    if cap is not None and cap.parameters:
+        version.check_arguments(tool, cap.parameters, arguments)
+    started, t0 = time.time(), perf_counter_ns()
+    try:
+        result = await run(arguments)
+    except AlephError as exc:
+        hooks.record((started, TOOL_CALL, pid, tool, "continue", perf_counter_ns() - t0,
+                      exc.message[:ERROR_TEXT_MAX], (), client))
+        raise
+    took = perf_counter_ns() - t0
+    hooks.record((started, TOOL_CALL, pid, tool, "continue", took, "", (), client))
+    if hooks.listens(AFTER):
+        after = await fire(AFTER, {"plugin": pid, "tool_name": tool, "arguments": arguments, "result": result,
+                                   "duration_ms": round(took / 1e6, 3)}, client=client)
+        if after.decision == "block":
+            raise ToolBlocked(pid, f"the result of '{tool}' was withheld: {after.reason}")
+        if after.decision == "intercept":
+            result = _rewritten_result(after.data, result)
+    return result
+
+
+def _rewritten_arguments(data: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
+    """An Aleph handler rewrites `arguments`; a Claude command hook answers `updatedInput` (`tool_input`)."""
+    updated = data.get("tool_input")
+    if isinstance(updated, dict) and updated != original:
+        return updated
+    arguments = data.get("arguments")
+    return arguments if isinstance(arguments, dict) else original
+
+
+def _rewritten_result(data: dict[str, Any], original: Any) -> Any:
+    for key in ("result", "tool_response"):
+        if key in data and data[key] != original:
+            return data[key]
+    return original
