@@ -18,7 +18,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 DEFAULT_SOURCE = Path(__file__).resolve().parent.parent / "plugins_demo"
-PRE_GRANTED = ("wasm-wat-text-tools", "node-weather-tools", "mcp-time-server")
+PRE_GRANTED = ("wasm-wat-text-tools", "node-weather-tools", "mcp-time-server", "node-assistant-kit")
 # Dependency and tool caches: large, and rebuilt from the demo's own build files when needed.
 # Build outputs (e.g. AssemblyScript's .wasm) are copied: the demo cannot run without them.
 SKIPPED = shutil.ignore_patterns("node_modules", "__pycache__", ".git", ".cache", ".pytest_cache",

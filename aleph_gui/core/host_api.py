@@ -1,4 +1,4 @@
-"""The host API a plugin's code may call: `log`, `kv`, `time`, `config` — one implementation.
+"""The host API a plugin's code may call: `log`, `kv`, `time`, `config`, `events` — one implementation.
 
 Each runtime adapts its own ABI onto a `HostApi` bound to one plugin: WASM host functions
 (`runtime/wasm_host.py`) call the typed methods; Node.js `api.call(name, args)` requests go through
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 KV_KEY_MAX = 256  # bytes of a key
@@ -18,7 +18,11 @@ KV_VALUE_MAX = 1024 * 1024  # bytes of one value
 LOG_MESSAGE_MAX = 8 * 1024  # characters kept of one log line
 LOG_LEVELS = {"debug": "debug", "info": "info", "warn": "warning", "warning": "warning", "error": "error"}
 # Node.js spelling of each call -> the API family that must be granted for it.
-CALLS: dict[str, str] = {"log": "log", "kv.get": "kv", "kv.set": "kv", "time.now": "time", "config.get": "config"}
+CALLS: dict[str, str] = {"log": "log", "kv.get": "kv", "kv.set": "kv", "time.now": "time", "config.get": "config",
+                         "events.emit": "events"}
+# Calls that wait on the host (they run the hook chain): only `call_async` serves them.
+ASYNC_CALLS = frozenset({"events.emit"})
+EMITTABLE = frozenset({"message_received", "message_sending", "message_sent", "notification"})
 
 INVALID_ARGUMENTS = -32602
 UNKNOWN_API = -32601
@@ -46,12 +50,14 @@ class HostApi:
     """log / kv / time / config for one plugin, checked against its granted `allowed_apis`."""
 
     def __init__(self, plugin_id: str, allowed_apis: list[str], kv: KvStore,
-                 config: Callable[[], dict[str, Any]], log: Callable[[str, str], None]) -> None:
+                 config: Callable[[], dict[str, Any]], log: Callable[[str, str], None],
+                 emit: Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]] | None = None) -> None:
         self.plugin_id = plugin_id
         self.allowed = frozenset(allowed_apis) | {"log"}
         self._kv = kv
         self._config = config
         self._log = log
+        self._emit = emit  # runs an event through the host's hook chain (a channel's incoming message)
 
     def grants(self, family: str) -> bool:
         return family in self.allowed
@@ -82,12 +88,28 @@ class HostApi:
         return self._config()
 
     # -- the JSON API (Node.js `api.call`) ------------------------------------------------------
-    def call(self, api: str, args: dict[str, Any]) -> Any:
-        """Run one named call; raises HostApiError (denied, unknown, bad arguments)."""
+    async def call_async(self, api: str, args: dict[str, Any]) -> Any:
+        """`call`, plus the calls that wait on the host (`events.emit`)."""
+        if api not in ASYNC_CALLS:
+            return self.call(api, args)
+        self._check(api)
+        event, data = args.get("event"), args.get("data", {})
+        if event not in EMITTABLE or not isinstance(data, dict):
+            raise HostApiError(INVALID_ARGUMENTS, f"events.emit needs an 'event' (one of {', '.join(sorted(EMITTABLE))})"
+                                                  " and a 'data' object")
+        if self._emit is None:
+            raise HostApiError(UNKNOWN_API, "events.emit is not available here")
+        return await self._emit(event, data)
+
+    def _check(self, api: str) -> None:
         family = CALLS.get(api, api.split(".", 1)[0])
         if family not in self.allowed:
             raise HostApiError(SCOPE_DENIED, f"the host API '{api}' is not allowed for this plugin "
                                              f"(allowed_apis: {', '.join(sorted(self.allowed))})")
+
+    def call(self, api: str, args: dict[str, Any]) -> Any:
+        """Run one named call; raises HostApiError (denied, unknown, bad arguments)."""
+        self._check(api)
         if api == "log":
             self.log(str(args.get("level", "info")), str(args.get("message", "")))
             return None
@@ -107,6 +129,8 @@ class HostApi:
             config = self.config()
             key = args.get("key")
             return config.get(key) if isinstance(key, str) else config
+        if api in ASYNC_CALLS:
+            raise HostApiError(UNKNOWN_API, f"{api} cannot be called from here")
         raise HostApiError(UNKNOWN_API, f"unknown host API '{api}' (offered: {', '.join(CALLS)})")
 
 

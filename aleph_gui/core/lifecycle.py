@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aleph_gui.core import events as ev
@@ -17,7 +18,7 @@ from aleph_gui.core.code_digest import CodeDigests
 from aleph_gui.core.discovery import discover
 from aleph_gui.core.epochs import EventEpochs
 from aleph_gui.core.errors import AlephError
-from aleph_gui.core.hooks import HookExecutor
+from aleph_gui.core.hooks import FireResult, HookExecutor
 from aleph_gui.core.host_api import HostApi
 from aleph_gui.core.inventory import DiscoveredPlugin
 from aleph_gui.core.loader import LoadedPlugin
@@ -34,7 +35,9 @@ log = logging.getLogger(__name__)
 
 class Lifecycle:
     def __init__(self, locations: Locations, state: StateDB, registry: PluginRegistry, hooks: HookExecutor,
-                 bus: ev.ChangeBus, *, load: bool, safe_mode: bool) -> None:
+                 bus: ev.ChangeBus, fire: Callable[..., Awaitable[FireResult]], *, load: bool,
+                 safe_mode: bool) -> None:
+        self.fire = fire  # the manager's: events a plugin emits run the whole chain
         self.locations = locations
         self.state = state
         self.registry = registry
@@ -132,7 +135,8 @@ class Lifecycle:
         scope = slot.granted_scope(found)
         plugin_log = self.bus.on_loop(functools.partial(self.plugin_log, manifest.id))
         host = HostApi(manifest.id, scope.allowed_apis, self.state.kv_store(manifest.id),
-                       config=functools.partial(self.settings, manifest), log=plugin_log)
+                       config=functools.partial(self.settings, manifest), log=plugin_log,
+                       emit=functools.partial(self.emitted, manifest.id))
         ctx = RuntimeContext(
             manifest=manifest, root=version.path, scope=scope, host=host, log=plugin_log,
             register=version.registrar(self.registry, self.hooks),
@@ -294,6 +298,11 @@ class Lifecycle:
         line = slot.log_line(level, message) if slot is not None else ev.PluginLog(plugin_id, level=level,
                                                                                       message=message)
         self.emit(line)
+
+    async def emitted(self, plugin_id: str, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        """An event a plugin emits through the host API (a channel's incoming message) runs the chain."""
+        result = await self.fire(event, data, client=f"plugin:{plugin_id}")
+        return {"decision": result.decision, "data": result.data, "reason": result.reason}
 
     def settings(self, manifest: PluginManifest) -> dict[str, Any]:
         """A plugin version's settings: its manifest's defaults overlaid with the user's values."""

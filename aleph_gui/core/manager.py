@@ -21,37 +21,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aleph_gui.core import events as ev
-from aleph_gui.core import tool_calls
 from aleph_gui.core.audit import AuditTrail
 from aleph_gui.core.discovery import load_one
 from aleph_gui.core.errors import (
     AlephError,
     PluginNotRunnable,
-    ReviewRequired,
-    UnknownPlugin,
 )
 from aleph_gui.core.hook_events import canonical_event
-from aleph_gui.core.hooks import FireResult, HookExecutor
+from aleph_gui.core.hooks import HookExecutor
 from aleph_gui.core.install import InstallError, move_into_place, stage
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.lifecycle import Lifecycle
-from aleph_gui.core.loader import LoadedPlugin
-from aleph_gui.core.mcp import McpServerError
 from aleph_gui.core.paths import Locations
+from aleph_gui.core.plugin_calls import PluginCalls
 from aleph_gui.core.registry import PluginRegistry, Undo
 from aleph_gui.core.scope import Scope, ScopeDiff
-from aleph_gui.core.slot import PluginSlot
+from aleph_gui.core.skills import SkillEntry, collect_skills
 from aleph_gui.core.state import StateDB
+from aleph_gui.core.trace import TraceRecord
 
 if TYPE_CHECKING:
-    from aleph_gui.core.runtime.mcp_servers import McpTool
+    pass
 
 log = logging.getLogger(__name__)
 
 STATE_POLL_S = 0.5  # how soon a change made by another process (the CLI) shows up
 
 
-class ExtensionManager:
+class ExtensionManager(PluginCalls):
     def __init__(self, locations: Locations, *, safe_mode: bool = False, watch: bool = False,
                  load: bool = True) -> None:
         self.locations = locations
@@ -62,7 +59,7 @@ class ExtensionManager:
         self._bus = ev.ChangeBus()
         self._audit = AuditTrail(self.state, self._bus)
         self.hooks = HookExecutor(trace_sink=self._audit.take)
-        self._life = Lifecycle(locations, self.state, self.registry, self.hooks, self._bus, load=load,
+        self._life = Lifecycle(locations, self.state, self.registry, self.hooks, self._bus, self.fire, load=load,
                                safe_mode=safe_mode)
         self._slots = self._life.slots
         self._tasks: list[asyncio.Task[Any]] = []
@@ -165,12 +162,6 @@ class ExtensionManager:
     def subscribe(self, callback: Callable[[ev.ChangeEvent], None]) -> Undo:
         """`callback(event)` for every change, always on the manager's loop thread."""
         return self._bus.subscribe(callback)
-
-    def _slot(self, plugin_id: str) -> PluginSlot:
-        slot = self._slots.get(plugin_id)
-        if slot is None:
-            raise UnknownPlugin(plugin_id, "no plugin with this id is installed")
-        return slot
 
     # -- discovery ---------------------------------------------------------------------
     async def discover(self) -> list[PluginInfo]:
@@ -313,69 +304,29 @@ class ExtensionManager:
         self._bus.emit(ev.PluginRemoved(plugin_id))
         await self.discover()  # an overridden copy elsewhere becomes active
 
-    # -- running plugin code -----------------------------------------------------------
-    def _runnable(self, plugin_id: str) -> LoadedPlugin:
-        slot = self._slots.get(plugin_id)
-        if slot is None:
-            raise UnknownPlugin(plugin_id, "no plugin with this id is installed")
-        version = slot.version
-        if version is not None and slot.decision.runnable:
-            return version
-        decision = slot.decision
-        if decision.state == "needs_review" and not decision.runnable:
-            raise ReviewRequired(plugin_id, decision.why_not)
-        if decision.runnable:  # enabled, but nothing is loaded (loading is off, or it has no code)
-            raise PluginNotRunnable(plugin_id, "is not loaded")
-        raise PluginNotRunnable(plugin_id, decision.why_not)
+    # -- skills, commands, agents; the audit log --------------------------------------------------
+    def skills(self) -> list[SkillEntry]:
+        """Every skill, command and agent: the standalone folders, then each listed plugin's."""
+        return collect_skills(self.locations, self.plugins())
 
-    async def call_tool(self, plugin_id: str, tool: str, arguments: dict[str, Any] | None = None, *,
-                        client: str = "") -> Any:
-        """Call a plugin's tool (or one of its MCP servers' tools) through the hook chain:
-        `before_tool_call` may block it or rewrite its arguments, `after_tool_call` its result.
-        `client` names who asked (kept in the trace)."""
-        version = self._runnable(plugin_id)
-        return await tool_calls.call_tool(version, self.registry, self.hooks, self.fire, tool, arguments or {},
-                                          client)
+    def skill(self, name: str) -> SkillEntry:
+        """One skill, command or agent by name (`plugin:name`, or the short name when only one has it)."""
+        entries = [e for e in self.skills() if e.usable]
+        exact = [e for e in entries if e.name == name]
+        short = [e for e in entries if e.name.split(":", 1)[-1] == name]
+        found = exact or short
+        if len(found) != 1:
+            names = ", ".join(e.name for e in found) if found else "none"
+            raise AlephError(None, f"'{name}' names {len(found)} skills, commands or agents ({names}); "
+                                   + ("use the full name" if found else "aleph-ext skills lists them"))
+        return found[0]
 
-    async def tools(self, plugin_id: str | None = None) -> list[tool_calls.ToolSpec]:
-        """Every tool of every runnable plugin (or one), with its JSON Schema; plugins' MCP servers are
-        started on first use to list theirs."""
-        slots = [self._slot(plugin_id)] if plugin_id else list(self._slots.values())
-        out: list[tool_calls.ToolSpec] = []
-        for slot in slots:
-            if slot.version is not None and slot.runnable:
-                out += await tool_calls.tools_of(slot.version, self.registry)
-        return out
-
-    async def mcp_tools(self, plugin_id: str, server: str) -> list[McpTool]:
-        """The tools of one of a plugin's MCP servers (started on first use)."""
-        version = self._runnable(plugin_id)
-        if version.mcp is None:
-            raise McpServerError(plugin_id, f"has no MCP server named '{server}' (its servers: none)")
-        return await version.mcp.tools(server)
-
-    async def fire(self, event: str, data: dict[str, Any] | None = None, *, client: str = "") -> FireResult:
-        """Run an event through every listening plugin; `client` names who asked (kept in the trace)."""
-        name = canonical_event(event) or event
-        epochs = self._life.epochs
-        epoch = epochs.enter()
-        try:
-            return await self.hooks.fire(name, data or {}, client)
-        finally:
-            epochs.leave(epoch)
-
-    async def start_service(self, plugin_id: str, name: str) -> None:
-        await self._service_action(plugin_id, name, "start_service")
-
-    async def stop_service(self, plugin_id: str, name: str) -> None:
-        await self._service_action(plugin_id, name, "stop_service")
-
-    async def _service_action(self, plugin_id: str, name: str, action: str) -> None:
-        version = self._runnable(plugin_id)
-        if version.runtime is None or not hasattr(version.runtime.inner, action):
-            raise PluginNotRunnable(plugin_id, "has no runtime that runs services")
-        await getattr(version.runtime, action)(name)
-        self._bus.emit(ev.PluginChanged(plugin_id, version=version.manifest.version))
+    def audit(self, limit: int = 1000, *, plugin: str | None = None, event: str | None = None,
+              since: float | None = None, until: float | None = None) -> list[TraceRecord]:
+        """The hook audit history (oldest first), including calls traced a moment ago."""
+        self._audit.flush()
+        name = canonical_event(event) if event else None
+        return self.state.audit(limit, plugin_id=plugin, event=name or event, since=since, until=until)
 
     def notify_skills_changed(self) -> None:
         """Skills folders changed on disk: listeners re-read `skills` (id '' = not one plugin)."""

@@ -227,6 +227,10 @@ class StateDB:
             self._conn.execute("INSERT OR REPLACE INTO config(id, key, value) VALUES(?, ?, ?)",
                                (plugin_id, key, json.dumps(value)))
 
+    def unset_config(self, plugin_id: str, key: str) -> None:
+        with self._lock, self._tx():
+            self._conn.execute("DELETE FROM config WHERE id=? AND key=?", (plugin_id, key))
+
     # -- the app's own settings (e.g. the host's HTTP token) ------------------------------
     def setting(self, key: str) -> Any:
         with self._lock:

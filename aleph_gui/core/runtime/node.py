@@ -105,12 +105,14 @@ def permission_flag(version: tuple[int, int, int]) -> str:
     return "--permission" if stable else "--experimental-permission"
 
 
-def _granted_paths(paths: list[str]) -> list[str]:
+def _granted_paths(paths: list[str], root: Path) -> list[str]:
+    """Granted folders resolved (a relative one is inside the plugin folder); `*` = everything."""
     out = []
     for p in paths or ["/"]:
         if p in ("/", "*"):
             return ["*"]
-        out.append(str(Path(os.path.expanduser(p)).resolve()))
+        path = Path(os.path.expanduser(p))
+        out.append(os.path.realpath(path if path.is_absolute() else root / path))
     return out
 
 
@@ -279,9 +281,9 @@ class NodeRuntime(PluginRuntime):
         writes: list[str] = []
         fa = scope.file_access
         if fa.mode in ("read", "read_write"):
-            reads += _granted_paths(fa.paths)
+            reads += _granted_paths(fa.paths, root)
         if fa.mode == "read_write":
-            writes += _granted_paths(fa.paths)
+            writes += _granted_paths(fa.paths, root)
         argv = [self._node, permission_flag(self._version)]
         if self.shape == "module":
             reads.append(str(HOST_SCRIPT))
@@ -450,6 +452,25 @@ class NodeRuntime(PluginRuntime):
             params = {"handler": tool, "arguments": arguments}
         return await self._call("plugin.call", params, timeout, f"tool '{tool}'")
 
+    async def call_handler(self, kind: str, name: str, arguments: dict[str, Any]) -> Any:
+        """Run the handler of a command, channel, provider, HTTP route or CLI entry."""
+        timeout = self.ctx.manifest.limits.tool_timeout_ms or TOOL_TIMEOUT_MS
+        what = f"{kind.replace('_', ' ')} '{name}'"
+        declared = next((c for c in self.ctx.manifest.of_type(kind) if c.name == name), None)
+        if self.shape == "server":
+            if declared is None:
+                raise PluginCallError(self.plugin_id, f"has no {what}")
+            return await self._call("plugin.call", {"handler": declared.handler_name, "arguments": arguments},
+                                    timeout, what)
+        await self._ensure_running()
+        return await self._call("handler.run", {"type": kind, "name": name, "arguments": arguments}, timeout, what)
+
+    def settings_changed(self) -> None:
+        """The user's settings changed: a running process reads them at once (`api.config`, config.get)."""
+        conn = self._conn
+        if conn is not None and conn.running and conn.is_ready and self.shape == "module":
+            conn.notify("$/config", {"config": self._config()})
+
     async def run_hook(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
         timeout = timeout_ms or self.ctx.manifest.limits.hook_timeout_ms or DEFAULT_HOOK_TIMEOUT_MS
         what = f"hook handler '{handler}'"
@@ -613,7 +634,7 @@ class NodeRuntime(PluginRuntime):
         if not isinstance(api, str) or not api:
             raise RemoteError(-32602, "host.call needs an 'api' name")
         try:
-            return self.ctx.host.call(api, raw_args if isinstance(raw_args, dict) else {})
+            return await self.ctx.host.call_async(api, raw_args if isinstance(raw_args, dict) else {})
         except HostApiError as err:
             if err.code == SCOPE_DENIED:
                 self.ctx.log("warning", f"refused: {err.message}")

@@ -7,7 +7,9 @@
 //   plugin.call {handler, arguments}   run a registered tool
 //   hook.run {handler, event}          run a registered hook handler with {event, data}
 //   service.start {id} / service.stop {id}
-//   ping, shutdown, $/cancelRequest {id}
+//   handler.run {type, name, arguments}   run a registered command, channel, provider, HTTP route
+//                                          or CLI entry (its handler function)
+//   ping, shutdown, $/cancelRequest {id}, $/config {config} (the user's settings changed)
 // The plugin reaches the app through api.call(hostApi, args) (a request "host.call" to the app,
 // which checks it against the plugin's granted allowed_apis) and api.log (notification "log").
 
@@ -77,6 +79,8 @@ function callHost(api, args) {
 const tools = new Map();      // name -> execute
 const hooks = new Map();      // handler -> fn
 const services = new Map();   // id -> {start, stop}
+const handlers = new Map();   // "type:name" -> the handler of a command, channel, provider, route, CLI entry
+let currentConfig = Object.freeze({});
 const registrations = [];
 let ready = false;
 let pluginApi = null; // the api object handed to register(), also given to execute() as context
@@ -139,24 +143,32 @@ function registerService(spec) {
   announce({ type: 'service', name: id, description: String(spec.description || '') });
 }
 
-// Channels, providers, routes, commands and CLI entries are listed in the registry by name.
+// Channels, providers, routes, commands and CLI entries are listed in the registry by name; their
+// handler (`handler`, `execute`, `run`, or `send` for channels / `complete` for providers) is kept.
+const HANDLER_KEYS = ['handler', 'execute', 'run', 'send', 'complete'];
+
 function declaration(type, key) {
   return (spec) => {
     if (!spec || typeof spec !== 'object') throw new TypeError(`register: expected an object for a ${type}`);
-    const name = requireName(type, spec[key] || spec.name || spec.id);
+    let name = requireName(type, spec[key] || spec.name || spec.id);
     const details = {};
     if (type === 'http_route') {
+      // named like the manifest names a route: "METHOD /path"
       details.method = String(spec.method || 'GET').toUpperCase();
-      details.path = name;
+      details.path = '/' + name.replace(/^\/+|\/+$/g, '');
+      name = `${details.method} ${details.path}`;
     }
+    const fn = HANDLER_KEYS.map((k) => spec[k]).find((f) => typeof f === 'function');
+    if (fn) handlers.set(`${type}:${name}`, fn);
     announce({ type, name, description: String(spec.description || ''), details });
   };
 }
 
 function makeApi(pluginId, config) {
+  currentConfig = Object.freeze({ ...config });
   return Object.freeze({
     id: pluginId,
-    config: Object.freeze({ ...config }),
+    get config() { return currentConfig; },
     registerTool,
     on,
     registerHook: (event, fn, priority) => on(event, fn, { priority }),
@@ -205,6 +217,11 @@ function dispatch(method, params) {
       const svc = services.get(p.id);
       if (!svc) throw new Error(`no service named '${p.id}' is registered`);
       return svc.start();
+    }
+    case 'handler.run': {
+      const fn = handlers.get(`${p.type}:${p.name}`);
+      if (!fn) throw new Error(`no ${String(p.type).replace('_', ' ')} named '${p.name}' with a handler is registered`);
+      return fn(p.arguments || {}, { log: pluginApi.log, call: callHost });
     }
     case 'service.stop': {
       const svc = services.get(p.id);
@@ -287,6 +304,10 @@ function handleMessage(msg) {
     } else {
       waiter.resolve(msg.result);
     }
+    return;
+  }
+  if (msg.method === '$/config') {
+    currentConfig = Object.freeze({ ...((msg.params && msg.params.config) || {}) });
     return;
   }
   if (msg.method === '$/cancelRequest') {
