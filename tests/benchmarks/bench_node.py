@@ -54,6 +54,11 @@ PLUGIN_CODE = "exports.register = (api) => api.registerTool({name: 'echo', execu
 PAYLOAD = {"text": "hello from the benchmark", "n": 42}
 
 
+def tree_rss(pid: int) -> int:
+    root = psutil.Process(pid)
+    return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -153,7 +158,7 @@ async def measure(quick: bool) -> list[str]:
 
             pid = manager.plugin("bench-echo").runtime["pid"]
             await asyncio.sleep(0.5)
-            plugin_rss = psutil.Process(pid).memory_info().rss
+            plugin_rss = tree_rss(pid)  # node and, where sandboxed, the bubblewrap processes around it
         assert raw.proc is not None
         raw_rss = psutil.Process(raw.proc.pid).memory_info().rss
         await raw.stop()
