@@ -61,16 +61,16 @@ async def tools_of(version: LoadedPlugin, registry: PluginRegistry) -> list[Tool
     return specs
 
 
+def _runtime_has(version: LoadedPlugin, registry: PluginRegistry, tool: str) -> bool:
+    """Declared in the manifest (the common case: no registry scan), or registered by the running code."""
+    return version.manifest.tool(tool) is not None or any(
+        r.name == tool for r in registry.entries("tool", version.manifest.id))
+
+
 async def _runner(version: LoadedPlugin, registry: PluginRegistry,
                   tool: str) -> Callable[[dict[str, Any]], Awaitable[Any]]:
-    """How to run `tool` of this version, or a clear error naming what it has."""
-    pid, runtime = version.manifest.id, version.runtime
-    known = version.manifest.tool(tool) is not None or any(
-        r.name == tool for r in registry.entries("tool", pid))
-    if known:
-        if runtime is None:
-            raise PluginNotRunnable(pid, "declares tools but has no code to run them")
-        return lambda args: runtime.call_tool(tool, args)
+    """How to run `tool` of this version when its runtime does not have it, or a clear error."""
+    pid = version.manifest.id
     if version.mcp is not None and any(t.name == tool for t in await version.mcp.tools()):
         mcp = version.mcp
         return lambda args: mcp.call(tool, args)
@@ -80,8 +80,13 @@ async def _runner(version: LoadedPlugin, registry: PluginRegistry,
 
 async def call_tool(version: LoadedPlugin, registry: PluginRegistry, hooks: HookExecutor, fire: Fire,
                     tool: str, arguments: dict[str, Any], client: str) -> Any:
-    pid = version.manifest.id
-    run = await _runner(version, registry, tool)
+    pid, runtime = version.manifest.id, version.runtime
+    if runtime is not None and _runtime_has(version, registry, tool):
+        run: Callable[[dict[str, Any]], Awaitable[Any]] = lambda args: runtime.call_tool(tool, args)  # noqa: E731
+    elif runtime is None and _runtime_has(version, registry, tool):
+        raise PluginNotRunnable(pid, "declares tools but has no code to run them")
+    else:
+        run = await _runner(version, registry, tool)
     if hooks.listens(BEFORE):
         before = await fire(BEFORE, {"plugin": pid, "tool_name": tool, "arguments": arguments}, client=client)
         if before.decision == "block":
