@@ -8,6 +8,10 @@
    Markdown document) through a HookExecutor holding the built-in secret guard (WASM, real
    Extism), against the same fire through an executor with no handler. Goal: the guard adds
    <= 50 us p50 (the issue's speed goal). The figures printed beside it show where that time goes.
+3. The hook chain around a tool call (issue 14): a tool call with 10 `before_tool_call` and 10
+   `after_tool_call` handlers, tracing on, against the same call with no handler; what the chain adds
+   is compared with two plain fires of the same 10 handlers measured in the same run. Goal <= 2x.
+   The tool itself answers at once (an in-process runtime), so only the chain's cost is measured.
 
     python tests/benchmarks/bench_hooks.py [--quick]
 """
@@ -32,11 +36,15 @@ import pluggy  # noqa: E402
 from extism.extism import CompiledPlugin  # noqa: E402
 
 from aleph_gui.core.hook_result import Continue  # noqa: E402
+from aleph_gui.core.host_api import HostApi  # noqa: E402
+from aleph_gui.core import tool_calls  # noqa: E402
 from aleph_gui.core.hooks import HookExecutor, HookHandler  # noqa: E402
-from aleph_gui.core.loader import hook_handlers  # noqa: E402
+from aleph_gui.core.loader import LoadedPlugin, TrackedRuntime, hook_handlers  # noqa: E402
+from aleph_gui.core.manifest.model import Capability, PluginManifest  # noqa: E402
+from aleph_gui.core.registry import PluginRegistry  # noqa: E402
 from aleph_gui.core.manifest.detect import load_plugin_folder  # noqa: E402
 from aleph_gui.core.paths import BUILTIN_PLUGINS  # noqa: E402
-from aleph_gui.core.runtime.base import RuntimeContext  # noqa: E402
+from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext  # noqa: E402
 from aleph_gui.core.runtime.offload import offloader  # noqa: E402
 from aleph_gui.core.runtime.wasm import WasmRuntime, build_extism_manifest  # noqa: E402
 from aleph_gui.core.runtime.wasm_host import host_functions  # noqa: E402
@@ -190,7 +198,9 @@ async def bench_secret_guard(quick: bool) -> str:
     event_bytes = json.dumps({"event": "before_tool_call", "data": data}).encode()
     with tempfile.TemporaryDirectory(prefix="bench-hooks-") as tmp:
         state = StateDB(Path(tmp) / "state.db")
-        ctx = RuntimeContext(manifest=manifest, root=folder, scope=manifest.scope, state=state)
+        host = HostApi(manifest.id, manifest.scope.allowed_apis, state.kv_store(manifest.id),
+                       config=lambda: dict(manifest.config_defaults), log=lambda level, msg: None)
+        ctx = RuntimeContext(manifest=manifest, root=folder, scope=manifest.scope, host=host)
         runtime = WasmRuntime(ctx)
         await runtime.start()
         guarded = HookExecutor()
@@ -278,11 +288,90 @@ async def bench_secret_guard(quick: bool) -> str:
             f"goal=<={SECRET_GUARD_GOAL_US:g} {'ok' if ok else 'FAIL'}")
 
 
+# -- the chain around a tool call -------------------------------------------------------------------
+
+class _InstantRuntime(PluginRuntime):
+    """A tool that answers at once: what remains is the call path and the chain around it."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def call_tool(self, tool: str, arguments: dict[str, Any]) -> Any:
+        return arguments
+
+    async def run_hook(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> Any:
+        return CONTINUE
+
+
+def bench_tool_chain(quick: bool) -> str:
+    calls = 5_000 if quick else 40_000
+    rounds = 9 if quick else 15
+    funcs = make_funcs()
+    manifest = PluginManifest(id="bench", name="bench", kind="wasm", format="aleph-toml", manifest_file="x",
+                              capabilities=[Capability(type="tool", name="echo")])
+    version = LoadedPlugin(manifest, Path("."), "user")
+    with tempfile.TemporaryDirectory(prefix="bench-chain-") as tmp:
+        state = StateDB(Path(tmp) / "state.db")
+        host = HostApi("bench", ["log"], state.kv_store("bench"), config=dict, log=lambda level, msg: None)
+        version.runtime = TrackedRuntime(_InstantRuntime(RuntimeContext(manifest=manifest, root=Path("."),
+                                                                        scope=manifest.scope, host=host)))
+        sunk: list = []
+
+        def executor(with_handlers: bool) -> HookExecutor:
+            ex = HookExecutor(trace_sink=lambda rows: sunk.append(rows) if len(sunk) < 1000 else sunk.clear())
+            for event in ("before_tool_call", "after_tool_call") if with_handlers else ():
+                for i, f in enumerate(funcs):
+                    ex.add(HookHandler(plugin_id=f"p{i:02d}", event=event, handler=f.__name__, func=f))
+            return ex
+
+        chained, bare, plain = executor(True), executor(False), executor(True)
+        registry = PluginRegistry()
+        args = {"path": "notes.md", "text": "hello"}
+        data = {"plugin": "bench", "tool_name": "echo", "arguments": args}
+        loop = asyncio.new_event_loop()
+
+        def timed(body: Any) -> float:
+            async def run() -> float:
+                t0 = time.perf_counter()
+                for _ in range(calls):
+                    await body()
+                return (time.perf_counter() - t0) / calls * 1e6
+            return loop.run_until_complete(run())
+
+        def call_with(ex: HookExecutor) -> Any:
+            return lambda: tool_calls.call_tool(version, registry, ex, ex.fire, "echo", args, "bench")
+
+        plain_fire = plain.fire
+        assert loop.run_until_complete(call_with(chained)()) == args
+        gc.disable()
+        try:
+            with_chain, without, two_fires = interleaved(
+                rounds, lambda: timed(call_with(chained)), lambda: timed(call_with(bare)),
+                lambda: timed(lambda: _two(plain_fire, data)))
+        finally:
+            gc.enable()
+            loop.close()
+            state.close()
+    added = with_chain - without
+    ratio = added / two_fires
+    print(f"tool call, no handlers:          {without:.2f}us")
+    print(f"tool call, 10+10 handlers:       {with_chain:.2f}us (the chain adds {added:.2f}us)")
+    print(f"two plain fires of 10 handlers:  {two_fires:.2f}us")
+    return (f"RESULT tool_call_chain_10_10 value={added:.2f}us baseline={two_fires:.2f}us ratio={ratio:.3f} "
+            f"goal=<=2.0 {'ok' if ratio <= 2.0 else 'FAIL'}")
+
+
+async def _two(fire: Any, data: dict[str, Any]) -> None:
+    await fire("before_tool_call", data)
+    await fire("after_tool_call", data)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    results = [bench_chain(args.quick), asyncio.run(bench_secret_guard(args.quick))]
+    results = [bench_chain(args.quick), bench_tool_chain(args.quick), asyncio.run(bench_secret_guard(args.quick))]
     for result in results:
         print(result)
     return 1 if any(r.endswith("FAIL") for r in results) else 0
