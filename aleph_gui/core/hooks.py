@@ -11,127 +11,35 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from aleph_gui.core.errors import AlephError, HookTimeout
-from aleph_gui.core.hook_events import canonical_event, compile_matcher, event_subject, matcher_problem
-from aleph_gui.core.hook_result import Block, Continue, HookResult, Intercept
-from aleph_gui.core.manifest.model import DEFAULT_HOOK_TIMEOUT_MS
+from aleph_gui.core.hook_chain import (
+    EMPTY,
+    NO_CHAIN,
+    NO_KEYS,
+    Chain,
+    FireResult,
+    HookHandler,
+    TraceRow,
+    failure_text,
+    modified_keys,
+    observed_decision,
+    prepare_chain,
+)
+from aleph_gui.core.hook_events import canonical_event, event_subject, matcher_problem
+from aleph_gui.core.hook_result import Block, Continue, Intercept
 from aleph_gui.core.runtime.offload import offloader
 from aleph_gui.core.trace import TraceRecord
 
-if TYPE_CHECKING:
-    from aleph_gui.core.runtime.base import PluginRuntime
-
-log = logging.getLogger(__name__)
-
-# -- handlers, records, results -------------------------------------------------------------------
-
+__all__ = ["FireResult", "HookExecutor", "HookHandler", "TraceRecord", "TraceRow"]
 RING_SIZE = 2000
 
+if TYPE_CHECKING:
+    pass
 
-@dataclass
-class HookHandler:
-    """One listener on one event. `func` = built-in Python handler; else `runtime` runs `handler`."""
-
-    plugin_id: str
-    event: str  # canonical
-    handler: str
-    priority: int = 0
-    kind: str = "interceptor"  # or "observer"
-    matcher: str = ""
-    fail_closed: bool = False
-    timeout_ms: int = DEFAULT_HOOK_TIMEOUT_MS
-    runtime: PluginRuntime | None = None
-    func: Callable[[dict[str, Any]], HookResult | None] | None = None
-    # set for hooks that are listed but never run (Claude `prompt`/`agent` hooks)
-    skip_reason: str = ""
-
-    def __post_init__(self) -> None:
-        self._match = compile_matcher(self.matcher)
-
-
-# The hot path appends plain tuples laid out like a TraceRecord (see trace.py).
-TraceRow = tuple
-
-
-class FireResult:
-    """The outcome of one event: the final decision and data, and one trace record per handler.
-
-    The executor keeps the records as plain tuples (`rows`); `trace` builds the typed records
-    only when someone reads them, so tracing costs one tuple per handler call.
-    """
-
-    __slots__ = ("decision", "data", "reason", "rows", "_trace")
-
-    def __init__(self, decision: str, data: dict[str, Any], reason: str = "",
-                 trace: list[TraceRecord] | None = None, rows: list[TraceRow] | None = None) -> None:
-        self.decision = decision  # continue | intercept | block
-        self.data = data
-        self.reason = reason
-        self.rows: list[TraceRow] = rows if rows is not None else list(trace or [])
-        self._trace = trace
-
-    @property
-    def trace(self) -> list[TraceRecord]:
-        if self._trace is None:
-            self._trace = [TraceRecord.of(r) for r in self.rows]
-        return self._trace
-
-    def to_json(self) -> dict[str, Any]:
-        return {"decision": self.decision, "data": self.data, "reason": self.reason,
-                "trace": [r.to_json() for r in self.trace]}
-
-    def __repr__(self) -> str:
-        return f"FireResult(decision={self.decision!r}, reason={self.reason!r}, calls={len(self.rows)})"
-
-
-_NO_KEYS: tuple[str, ...] = ()
-_MISSING = object()
-
-
-def _modified_keys(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, ...]:
-    changed = [k for k, v in new.items() if old.get(k, _MISSING) != v]
-    changed += [k for k in old if k not in new]
-    return tuple(changed)
-
-
-def _failure_text(exc: BaseException, h: HookHandler) -> str:
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError, HookTimeout)):
-        return f"timed out after {h.timeout_ms} ms"
-    text = str(exc) or type(exc).__name__
-    return text if isinstance(exc, AlephError) else f"{type(exc).__name__}: {text}"
-
-
-# -- the executor -----------------------------------------------------------------------------------
-
-_EMPTY: tuple[HookHandler, ...] = ()
-
-
-class _Chain(NamedTuple):
-    """The handlers of one event, prepared once per change so `fire` does no sorting or checks."""
-
-    interceptors: tuple[HookHandler, ...]
-    observers: tuple[HookHandler, ...]
-    # (matcher, func, plugin_id, handler) when every interceptor is a runnable built-in function
-    fast: tuple[tuple[Any, ...], ...] | None
-    needs_subject: bool
-
-
-_NO_CHAIN = _Chain(_EMPTY, _EMPTY, (), False)
-
-
-def _prepare(handlers: tuple[HookHandler, ...]) -> _Chain:
-    interceptors = tuple(h for h in handlers if h.kind != "observer")
-    observers = tuple(h for h in handlers if h.kind == "observer")
-    fast = None
-    if all(h.func is not None and not h.skip_reason for h in interceptors):
-        fast = tuple((h._match, h.func, h.plugin_id, h.handler, h) for h in interceptors)
-    return _Chain(interceptors, observers, fast, any(h._match is not None for h in handlers))
-
+log = logging.getLogger(__name__)
 
 class HookExecutor:
     """Runs the handlers of an event: interceptors in order, then observers together.
@@ -143,7 +51,7 @@ class HookExecutor:
     def __init__(self, trace_sink: Callable[[list[TraceRow]], None] | None = None,
                  ring_size: int = RING_SIZE) -> None:
         self._handlers: dict[str, tuple[HookHandler, ...]] = {}
-        self._chains: dict[str, _Chain] = {}
+        self._chains: dict[str, Chain] = {}
         self._ring: deque[TraceRow] = deque(maxlen=ring_size)
         self._subscribers: tuple[Callable[[TraceRecord], None], ...] = ()
         self._trace_sink = trace_sink
@@ -152,7 +60,7 @@ class HookExecutor:
     def _set(self, event: str, handlers: tuple[HookHandler, ...]) -> None:
         if handlers:
             self._handlers[event] = handlers
-            self._chains[event] = _prepare(handlers)
+            self._chains[event] = prepare_chain(handlers)
         else:
             self._handlers.pop(event, None)
             self._chains.pop(event, None)
@@ -162,12 +70,12 @@ class HookExecutor:
         problem = matcher_problem(handler.matcher)
         if problem:
             log.warning("%s: %s", handler.plugin_id, problem)
-        chain = list(self._handlers.get(handler.event, _EMPTY)) + [handler]
+        chain = list(self._handlers.get(handler.event, EMPTY)) + [handler]
         chain.sort(key=lambda h: (h.priority, h.plugin_id))  # stable: one plugin keeps its order
         self._set(handler.event, tuple(chain))
 
         def undo() -> None:
-            current = self._handlers.get(handler.event, _EMPTY)
+            current = self._handlers.get(handler.event, EMPTY)
             self._set(handler.event, tuple(h for h in current if h is not handler))
 
         return undo
@@ -178,7 +86,7 @@ class HookExecutor:
 
     def handlers(self, event: str | None = None) -> list[HookHandler]:
         events = [canonical_event(event) or event] if event else sorted(self._handlers)
-        return [h for e in events for h in self._handlers.get(e, _EMPTY)]
+        return [h for e in events for h in self._handlers.get(e, EMPTY)]
 
     def subscribe(self, callback: Callable[[TraceRecord], None]) -> Callable[[], None]:
         """`callback(record)` for every handler call, after each event (never during the chain)."""
@@ -209,7 +117,7 @@ class HookExecutor:
         name = event
         if chain is None:
             name = canonical_event(event) or event
-            chain = self._chains.get(name, _NO_CHAIN)
+            chain = self._chains.get(name, NO_CHAIN)
         current: dict[str, Any] = data if data is not None else {}
         records: list[TraceRow] = []
         now = time.time()
@@ -229,14 +137,14 @@ class HookExecutor:
                 except Exception as exc:  # a built-in handler's bug must not stop the event
                     t = perf_counter_ns()
                     current, decision, reason, stop = self._apply(
-                        h, None, _failure_text(exc, h), t - t_prev, name, current, now, records, client, decision, reason)
+                        h, None, failure_text(exc, h), t - t_prev, name, current, now, records, client, decision, reason)
                     if stop:
                         break
                     t_prev = t
                     continue
                 t = perf_counter_ns()
                 if result is None or result.__class__ is Continue:
-                    append((now, name, plugin_id, handler_name, "continue", t - t_prev, "", _NO_KEYS, client))
+                    append((now, name, plugin_id, handler_name, "continue", t - t_prev, "", NO_KEYS, client))
                     t_prev = t
                     continue
                 current, decision, reason, stop = self._apply(h, result, "", t - t_prev, name, current, now,
@@ -267,7 +175,7 @@ class HookExecutor:
             if h._match is not None and not h._match(subject):
                 continue
             if h.skip_reason:
-                records.append((now, name, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, _NO_KEYS, client))
+                records.append((now, name, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, NO_KEYS, client))
                 continue
             runtime = h.runtime
             if h.func is not None:
@@ -275,7 +183,7 @@ class HookExecutor:
                 try:
                     result, err = h.func(current), ""
                 except Exception as exc:
-                    result, err = None, _failure_text(exc, h)
+                    result, err = None, failure_text(exc, h)
                 dt = (perf_counter_ns() - t0)
             elif runtime is not None and runtime.supports_blocking_hooks:
                 # A run of consecutive blocking-capable handlers (WASM) goes to one worker thread.
@@ -297,7 +205,7 @@ class HookExecutor:
                         h.timeout_ms / 1000 + 0.5)  # the runtime enforces the limit; this is a backstop
                     err = ""
                 except Exception as exc:
-                    result, err = None, _failure_text(exc, h)
+                    result, err = None, failure_text(exc, h)
                 dt = (perf_counter_ns() - t0)
             else:
                 result, err, dt = None, "handler has neither a function nor a runtime", 0
@@ -314,19 +222,19 @@ class HookExecutor:
         """Record one interceptor's answer; returns (data, decision, reason, stop)."""
         if err:
             if h.fail_closed:
-                records.append((now, name, h.plugin_id, h.handler, "block", dt, err, _NO_KEYS, client))
+                records.append((now, name, h.plugin_id, h.handler, "block", dt, err, NO_KEYS, client))
                 return current, "block", f"{h.plugin_id}: {err}", True
-            records.append((now, name, h.plugin_id, h.handler, "continue", dt, err, _NO_KEYS, client))
+            records.append((now, name, h.plugin_id, h.handler, "continue", dt, err, NO_KEYS, client))
             return current, decision, reason, False
         if result is None or type(result) is Continue:
-            records.append((now, name, h.plugin_id, h.handler, "continue", dt, "", _NO_KEYS, client))
+            records.append((now, name, h.plugin_id, h.handler, "continue", dt, "", NO_KEYS, client))
             return current, decision, reason, False
         if type(result) is Intercept:
-            keys = _modified_keys(current, result.data)
+            keys = modified_keys(current, result.data)
             records.append((now, name, h.plugin_id, h.handler, "intercept", dt, "", keys, client))
             return dict(result.data), "intercept", reason, False
         if type(result) is Block:
-            records.append((now, name, h.plugin_id, h.handler, "block", dt, "", _NO_KEYS, client))
+            records.append((now, name, h.plugin_id, h.handler, "block", dt, "", NO_KEYS, client))
             return current, "block", result.reason or f"blocked by {h.plugin_id}", True
         err = f"answered {type(result).__name__}, not Continue, Intercept or Block"
         return HookExecutor._apply(h, None, err, dt, name, current, now, records, client, decision, reason)
@@ -336,26 +244,73 @@ class HookExecutor:
                                   records: list[TraceRow], client: str, decision: str,
                                   reason: str) -> tuple[bool, dict[str, Any], str, str]:
         """Run handlers whose runtime can block, in order, in ONE executor hop."""
+        return await offloader().run(self._chain_here, batch, name, current, subject, now, records, client,
+                                     decision, reason)
 
-        def run_all() -> tuple[bool, dict[str, Any], str, str]:
-            data, dec, why = current, decision, reason
-            for h in batch:
-                if h._match is not None and not h._match(subject):
-                    continue
-                t0 = perf_counter_ns()
-                try:
+    def _chain_here(self, handlers: Sequence[HookHandler], name: str, current: dict[str, Any],
+                    subject: str | None, now: float, records: list[TraceRow], client: str, decision: str,
+                    reason: str) -> tuple[bool, dict[str, Any], str, str]:
+        """Interceptors on this (worker) thread: built-in functions and blocking-capable runtimes."""
+        data, dec, why = current, decision, reason
+        for h in handlers:
+            if h._match is not None and not h._match(subject):
+                continue
+            if h.skip_reason:
+                records.append((now, name, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, NO_KEYS, client))
+                continue
+            t0 = perf_counter_ns()
+            try:
+                if h.func is not None:
+                    result = h.func(data)
+                else:
                     result = h.runtime.run_hook_blocking(  # type: ignore[union-attr]
                         h.handler, {"event": name, "data": data}, h.timeout_ms)
-                    err = ""
-                except Exception as exc:  # trap, timeout, bad output: one clear sentence in the trace
-                    result, err = None, _failure_text(exc, h)
-                dt = (perf_counter_ns() - t0)
-                data, dec, why, stop = self._apply(h, result, err, dt, name, data, now, records, client, dec, why)
-                if stop:
-                    return True, data, dec, why
-            return False, data, dec, why
+                err = ""
+            except Exception as exc:  # trap, timeout, bad output: one clear sentence in the trace
+                result, err = None, failure_text(exc, h)
+            dt = (perf_counter_ns() - t0)
+            data, dec, why, stop = self._apply(h, result, err, dt, name, data, now, records, client, dec, why)
+            if stop:
+                return True, data, dec, why
+        return False, data, dec, why
 
-        return await offloader().run(run_all)
+    # -- the whole chain on a worker thread (it shares the hop of the tool call it surrounds) -----------
+    def runs_blocking(self, event: str) -> bool:
+        """Can this event's whole chain run on one worker thread (built-in and WASM handlers only)?"""
+        return self._chains.get(event, NO_CHAIN).blocking
+
+    def fire_blocking(self, event: str, data: dict[str, Any], client: str = "") -> FireResult:
+        """Run a `runs_blocking` chain on the calling worker thread. Not published: the caller hands
+        the result to `publish` back on the loop thread (subscribers live there)."""
+        chain = self._chains.get(event, NO_CHAIN)
+        records: list[TraceRow] = []
+        now = time.time()
+        subject = event_subject(data) if chain.needs_subject else None
+        _, current, decision, reason = self._chain_here(chain.interceptors, event, data, subject, now, records,
+                                                        client, "continue", "")
+        for h in chain.observers:  # they see the final data; what they answer changes nothing
+            if h._match is not None and not h._match(subject):
+                continue
+            if h.skip_reason:
+                records.append((now, event, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, NO_KEYS, client))
+                continue
+            t0 = perf_counter_ns()
+            try:
+                result = h.func(dict(current)) if h.func is not None else h.runtime.run_hook_blocking(  # type: ignore[union-attr]
+                    h.handler, {"event": event, "data": dict(current)}, h.timeout_ms)
+                err = ""
+            except Exception as exc:
+                result, err = None, failure_text(exc, h)
+            records.append((now, event, h.plugin_id, h.handler, observed_decision(result, err),
+                            perf_counter_ns() - t0, err, NO_KEYS, client))
+        return FireResult(decision, current, reason, rows=records)
+
+    def publish(self, result: FireResult) -> None:
+        """Hand a `fire_blocking` result's trace to the ring, subscribers and the audit sink (on the loop
+        thread, so the trace keeps the order things happened in)."""
+        self._ring.extend(result.rows)
+        if self._subscribers or self._trace_sink is not None:
+            self._publish(result)
 
     async def _run_observers(self, observers: tuple[HookHandler, ...], name: str, data: dict[str, Any],
                              subject: str | None, now: float, records: list[TraceRow], client: str) -> None:
@@ -365,15 +320,15 @@ class HookExecutor:
             if h._match is not None and not h._match(subject):
                 continue
             if h.skip_reason:
-                records.append((now, name, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, _NO_KEYS, client))
+                records.append((now, name, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, NO_KEYS, client))
             elif h.func is not None:
                 t0 = perf_counter_ns()
                 try:
                     result, err = h.func(dict(data)), ""
                 except Exception as exc:
-                    result, err = None, _failure_text(exc, h)
-                records.append((now, name, h.plugin_id, h.handler, _observed(result, err),
-                                (perf_counter_ns() - t0), err, _NO_KEYS, client))
+                    result, err = None, failure_text(exc, h)
+                records.append((now, name, h.plugin_id, h.handler, observed_decision(result, err),
+                                (perf_counter_ns() - t0), err, NO_KEYS, client))
             elif h.runtime is not None:
                 pending.append(h)
         if pending:
@@ -393,9 +348,9 @@ class HookExecutor:
                 call = runtime.run_hook(h.handler, payload, h.timeout_ms)
             result, err = await asyncio.wait_for(call, h.timeout_ms / 1000 + 0.5), ""
         except Exception as exc:
-            result, err = None, _failure_text(exc, h)
-        return (time.time(), name, h.plugin_id, h.handler, _observed(result, err),
-                (perf_counter_ns() - t0), err, _NO_KEYS, client)
+            result, err = None, failure_text(exc, h)
+        return (time.time(), name, h.plugin_id, h.handler, observed_decision(result, err),
+                (perf_counter_ns() - t0), err, NO_KEYS, client)
 
     def _publish(self, result: FireResult) -> None:
         """Subscribers and the sink must never break an event: their errors are logged."""
@@ -411,9 +366,3 @@ class HookExecutor:
                 self._trace_sink(result.rows)
             except Exception:
                 log.exception("hook trace sink failed")
-
-
-def _observed(result: Any, err: str) -> str:
-    if err:
-        return "continue"
-    return getattr(result, "decision", "continue")

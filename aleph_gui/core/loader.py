@@ -98,6 +98,20 @@ class TrackedRuntime(PluginRuntime):
             with self._lock:
                 self._thread_calls -= 1
 
+    @property
+    def calls_blocking(self) -> bool:
+        """Can a tool call run on a worker thread (WASM), sharing the hop with the hooks around it?"""
+        return hasattr(self.inner, "call_tool_blocking")
+
+    def call_tool_blocking(self, tool: str, arguments: dict[str, Any]) -> Any:
+        with self._lock:
+            self._thread_calls += 1
+        try:
+            return self.inner.call_tool_blocking(tool, arguments)  # type: ignore[attr-defined]
+        finally:
+            with self._lock:
+                self._thread_calls -= 1
+
     def status(self) -> dict[str, Any]:
         return self.inner.status()
 

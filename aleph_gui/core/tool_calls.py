@@ -16,8 +16,9 @@ from typing import Any
 
 from aleph_gui.core.errors import AlephError, PluginCallError, PluginNotRunnable
 from aleph_gui.core.hooks import FireResult, HookExecutor
-from aleph_gui.core.loader import LoadedPlugin
+from aleph_gui.core.loader import LoadedPlugin, TrackedRuntime
 from aleph_gui.core.registry import PluginRegistry
+from aleph_gui.core.runtime.offload import offloader
 
 BEFORE, AFTER, TOOL_CALL = "before_tool_call", "after_tool_call", "tool_call"
 ERROR_TEXT_MAX = 2000
@@ -82,6 +83,8 @@ async def call_tool(version: LoadedPlugin, registry: PluginRegistry, hooks: Hook
                     tool: str, arguments: dict[str, Any], client: str) -> Any:
     pid, runtime = version.manifest.id, version.runtime
     if runtime is not None and _runtime_has(version, registry, tool):
+        if runtime.calls_blocking and hooks.runs_blocking(BEFORE) and hooks.runs_blocking(AFTER):
+            return await _in_one_hop(version, runtime, hooks, tool, arguments, client)
         run: Callable[[dict[str, Any]], Awaitable[Any]] = lambda args: runtime.call_tool(tool, args)  # noqa: E731
     elif runtime is None and _runtime_has(version, registry, tool):
         raise PluginNotRunnable(pid, "declares tools but has no code to run them")
@@ -112,6 +115,59 @@ async def call_tool(version: LoadedPlugin, registry: PluginRegistry, hooks: Hook
         if after.decision == "intercept":
             result = _rewritten_result(after.data, result)
     return result
+
+
+async def _in_one_hop(version: LoadedPlugin, runtime: TrackedRuntime, hooks: HookExecutor, tool: str,
+                      arguments: dict[str, Any], client: str) -> Any:
+    """The same call, for a WASM tool whose surrounding chains are built-in and WASM handlers only:
+    before-hooks, the tool and after-hooks run in ONE worker-thread hop (each hop costs about as much
+    as a small WASM call). Traces are published back on the loop thread, in order."""
+    pid = version.manifest.id
+    outcome = await offloader().run(_one_hop, version, runtime, hooks, tool, arguments, client)
+    before, started, took, result, error, after = outcome
+    if before is not None:
+        hooks.publish(before)
+    if started:
+        hooks.record((started, TOOL_CALL, pid, tool, "continue", took,
+                      error.message[:ERROR_TEXT_MAX] if isinstance(error, AlephError) else "", (), client))
+    if after is not None:
+        hooks.publish(after)
+    if before is not None and before.decision == "block":
+        raise ToolBlocked(pid, f"the call of '{tool}' was blocked: {before.reason}")
+    if error is not None:
+        raise error
+    if after is not None and after.decision == "block":
+        raise ToolBlocked(pid, f"the result of '{tool}' was withheld: {after.reason}")
+    return result
+
+
+def _one_hop(version: LoadedPlugin, runtime: TrackedRuntime, hooks: HookExecutor, tool: str,
+             arguments: dict[str, Any], client: str) -> tuple[Any, ...]:
+    pid = version.manifest.id
+    before = after = None
+    if hooks.listens(BEFORE):
+        before = hooks.fire_blocking(BEFORE, {"plugin": pid, "tool_name": tool, "arguments": arguments}, client)
+        if before.decision == "block":
+            return before, 0.0, 0, None, None, None
+        arguments = _rewritten_arguments(before.data, arguments)
+    cap = version.manifest.tool(tool)
+    try:
+        if cap is not None and cap.parameters:
+            version.check_arguments(tool, cap.parameters, arguments)
+    except AlephError as exc:
+        return before, 0.0, 0, None, exc, None
+    started, t0 = time.time(), perf_counter_ns()
+    try:
+        result = runtime.call_tool_blocking(tool, arguments)
+    except AlephError as exc:
+        return before, started, perf_counter_ns() - t0, None, exc, None
+    took = perf_counter_ns() - t0
+    if hooks.listens(AFTER):
+        after = hooks.fire_blocking(AFTER, {"plugin": pid, "tool_name": tool, "arguments": arguments,
+                                            "result": result, "duration_ms": round(took / 1e6, 3)}, client)
+        if after.decision == "intercept":
+            result = _rewritten_result(after.data, result)
+    return before, started, took, result, None, after
 
 
 def _rewritten_arguments(data: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:

@@ -4,10 +4,10 @@
    calling 10 implementations of one hook (the de-facto Python hook library) and a plain loop
    calling the same 10 functions (the floor nothing can beat). Goal: executor time per event
    <= 1.0x pluggy's.
-2. `before_tool_call` with 4 KB of realistic arguments (a file-writing tool's path, options and a
-   Markdown document) through a HookExecutor holding the built-in secret guard (WASM, real
-   Extism), against the same fire through an executor with no handler. Goal: the guard adds
-   <= 50 us p50 (the issue's speed goal). The figures printed beside it show where that time goes.
+2. A WASM tool call with 4 KB of realistic arguments (a file-writing tool's path, options and a
+   Markdown document) through the manager with the built-in secret guard (WASM, real Extism) on
+   `before_tool_call`, against the same call without it. Goal: the guard adds <= 50 us p50 (issue 16).
+   The figures printed beside it show where that time goes.
 3. The hook chain around a tool call (issue 14): a tool call with 10 `before_tool_call` and 10
    `after_tool_call` handlers, tracing on, against the same call with no handler; what the chain adds
    is compared with two plain fires of the same 10 handlers measured in the same run. Goal <= 2x.
@@ -29,26 +29,29 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 
 import extism  # noqa: E402
 import pluggy  # noqa: E402
 from extism.extism import CompiledPlugin  # noqa: E402
 
-from aleph_gui.core.hook_result import Continue  # noqa: E402
-from aleph_gui.core.host_api import HostApi  # noqa: E402
 from aleph_gui.core import tool_calls  # noqa: E402
+from aleph_gui.core.hook_result import Continue  # noqa: E402
 from aleph_gui.core.hooks import HookExecutor, HookHandler  # noqa: E402
+from aleph_gui.core.host_api import HostApi  # noqa: E402
 from aleph_gui.core.loader import LoadedPlugin, TrackedRuntime, hook_handlers  # noqa: E402
-from aleph_gui.core.manifest.model import Capability, PluginManifest  # noqa: E402
-from aleph_gui.core.registry import PluginRegistry  # noqa: E402
+from aleph_gui.core.manager import ExtensionManager  # noqa: E402
 from aleph_gui.core.manifest.detect import load_plugin_folder  # noqa: E402
-from aleph_gui.core.paths import BUILTIN_PLUGINS  # noqa: E402
+from aleph_gui.core.manifest.model import Capability, PluginManifest  # noqa: E402
+from aleph_gui.core.paths import BUILTIN_PLUGINS, Locations  # noqa: E402
+from aleph_gui.core.registry import PluginRegistry  # noqa: E402
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext  # noqa: E402
 from aleph_gui.core.runtime.offload import offloader  # noqa: E402
 from aleph_gui.core.runtime.wasm import WasmRuntime, build_extism_manifest  # noqa: E402
 from aleph_gui.core.runtime.wasm_host import host_functions  # noqa: E402
 from aleph_gui.core.state import StateDB  # noqa: E402
+from aleph_gui.core.tool_calls import ToolBlocked  # noqa: E402
 
 HANDLERS = 10
 CONTINUE = Continue()
@@ -203,14 +206,30 @@ async def bench_secret_guard(quick: bool) -> str:
         ctx = RuntimeContext(manifest=manifest, root=folder, scope=manifest.scope, host=host)
         runtime = WasmRuntime(ctx)
         await runtime.start()
-        guarded = HookExecutor()
-        for handler in hook_handlers(manifest, runtime):
-            guarded.add(handler)
-        empty = HookExecutor()
-        first = await guarded.fire("before_tool_call", data)
-        assert first.decision == "continue" and [r.plugin for r in first.trace] == ["secret-guard"], first
-        leaked = dict(data, arguments=dict(data["arguments"], token="gh" + "p_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"))
-        assert (await guarded.fire("before_tool_call", leaked)).decision == "block"
+        # the tool call: a WASM tool (it echoes its arguments) in a manager, with and without the guard
+        tool_home = Path(tmp) / "home"
+        plugin = tool_home / "plugins" / "echoer"
+        plugin.mkdir(parents=True)
+        (plugin / "echo.wat").write_text((ROOT / "tests" / "data" / "wasm" / "trap.wat").read_text())
+        (plugin / "aleph.plugin.toml").write_text('[plugin]\nid = "echoer"\nversion = "1.0.0"\nkind = "wasm"\n'
+                                                  'entry = "echo.wat"\n[[capabilities]]\ntype = "tool"\n'
+                                                  'name = "echo"\n')
+        manager = ExtensionManager(Locations(home=tool_home, project=None, builtin=None))
+        await manager.start()
+        handlers = hook_handlers(manifest, runtime)
+
+        def add_guard() -> list[Any]:
+            return [manager.hooks.add(h) for h in handlers]
+
+        undos = add_guard()
+        arguments = data["arguments"]
+        assert await manager.call_tool("echoer", "echo", arguments) == arguments
+        leaked = dict(arguments, token="gh" + "p_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6")
+        try:
+            await manager.call_tool("echoer", "echo", leaked)
+            raise AssertionError("the secret guard let a token through")
+        except ToolBlocked:
+            pass
 
         # where the time goes, measured beside it: the guard's runtime called on this thread (no
         # worker hop), the JSON encoding of the event, and one hop to a worker thread and back
@@ -236,12 +255,16 @@ async def bench_secret_guard(quick: bool) -> str:
                 got: dict[str, list[float]] = {k: [] for k in keys}
                 for _ in range(per_round):
                     t0 = time.perf_counter_ns()
-                    await guarded.fire("before_tool_call", data)
+                    await manager.call_tool("echoer", "echo", arguments)
                     t1 = time.perf_counter_ns()
-                    await empty.fire("before_tool_call", data)
+                    for undo in undos:
+                        undo()
                     t2 = time.perf_counter_ns()
+                    await manager.call_tool("echoer", "echo", arguments)
+                    t3 = time.perf_counter_ns()
+                    undos = add_guard()
                     got["guarded"].append((t1 - t0) / 1000)
-                    got["empty"].append((t2 - t1) / 1000)
+                    got["empty"].append((t3 - t2) / 1000)
                 for _ in range(per_round // 4):
                     t0 = time.perf_counter_ns()
                     runtime.run_hook_blocking("before_tool_call", {"event": "before_tool_call", "data": data})
@@ -266,20 +289,22 @@ async def bench_secret_guard(quick: bool) -> str:
                 gc.collect()
         finally:
             gc.enable()
+            await manager.stop()
             await runtime.stop()
             state.close()
     p50 = {k: statistics.median(v) for k, v in samples.items()}
     # The best round's p50, as the chain benchmark above takes the best round: the machines here
     # are shared, and a neighbour's burst slows every contender of that round alike.
     added = min(added_per_round)
-    print(f"before_tool_call, 4 KB arguments, no handler:   p50={p50['empty']:7.2f}us "
+    print(f"WASM tool call, 4 KB arguments, no guard:        p50={p50['empty']:7.2f}us "
           f"p99={pct(samples['empty'], 0.99):7.2f}us  n={len(samples['empty'])}")
-    print(f"before_tool_call, 4 KB arguments, secret-guard: p50={p50['guarded']:7.2f}us "
+    print(f"WASM tool call, 4 KB arguments, secret-guard:    p50={p50['guarded']:7.2f}us "
           f"p99={pct(samples['guarded'], 0.99):7.2f}us  n={len(samples['guarded'])}")
     print(f"    added by the guard: best round p50={added:.2f}us, all rounds p50="
           f"{p50['guarded'] - p50['empty']:.2f}us (rounds: {' '.join(f'{x:.0f}' for x in added_per_round)})")
     print(f"    where it goes: the guard's runtime on the loop thread p50={p50['inline']:.2f}us (JSON encoding "
-          f"of the event p50={p50['dumps']:.2f}us), the executor's worker-thread hop p50={p50['hop']:.2f}us")
+          f"of the event p50={p50['dumps']:.2f}us); a worker-thread hop (shared with the tool call, so not "
+          f"added) p50={p50['hop']:.2f}us")
     print(f"    the module's own work: raw Extism call p50={p50['raw']:.2f}us with the 4 KB, "
           f"{p50['raw_empty']:.2f}us with empty arguments")
     ratio = added / p50["empty"] if p50["empty"] else float("inf")
