@@ -73,7 +73,9 @@ def requested_scope(kind: str, capabilities: Iterable[_Declared], declared: Scop
     hosts: set[str] = set()
     any_host = False
     for cap in capabilities:
-        if runs_program(cap):
+        if cap.type not in ("hook", "mcp_server"):  # tools, services, ...: run by the plugin's own runtime
+            continue
+        if not shell and runs_program(cap):
             shell = True
         if cap.type == "mcp_server":
             host = _server_host(cap.details)

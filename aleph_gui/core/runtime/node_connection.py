@@ -491,11 +491,22 @@ def _error_text(err: Any) -> str:
 
 
 _ID_KEY = re.compile(rb'"id"\s*:\s*(-?\d+)')
+_METHOD_KEY = re.compile(rb'"method"\s*:')
+
+
+_EXACT_SCAN_BYTES = 1024 * 1024  # a byte-by-byte scan in Python beyond this would stall the event loop
 
 
 def _top_level_id(raw: bytes) -> int | None:
-    """The numeric `id` of a JSON object at depth 1, found without decoding it (it is too deep to)."""
+    """The numeric `id` of an answer (an object at depth 1 with an `id` and no `method`), found
+    without decoding it: it is nested too deeply to decode."""
+    ids = set(_ID_KEY.findall(raw))
+    if len(ids) == 1 and not _METHOD_KEY.search(raw):  # the usual case, at the regex engine's speed
+        return int(ids.pop())
+    if not ids or len(raw) > _EXACT_SCAN_BYTES:
+        return None
     depth, in_string, escaped = 0, False, False
+    found: int | None = None
     for i, byte in enumerate(raw):
         if in_string:
             if escaped:
@@ -507,13 +518,14 @@ def _top_level_id(raw: bytes) -> int | None:
             continue
         if byte == 0x22:
             if depth == 1:
+                if _METHOD_KEY.match(raw, i):
+                    return None  # a request or notification from the plugin, not an answer
                 match = _ID_KEY.match(raw, i)
                 if match:
-                    return int(match.group(1))
+                    found = int(match.group(1))
             in_string = True
         elif byte in (0x7B, 0x5B):  # { [
             depth += 1
         elif byte in (0x7D, 0x5D):  # } ]
             depth -= 1
-    return None
-
+    return found
