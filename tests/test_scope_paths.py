@@ -136,3 +136,19 @@ def test_comparisons_never_trust_the_text(user_home: Path) -> None:
     assert is_covered(files("read_write", "~/Documents"), files("read", f"{base}/a"))
     diff = diff_scopes(files("read", "~/Documents"), files("read", "~/Documents/../"))
     assert [p.key for p in diff.added] == [f"file:read:{os.path.realpath(user_home)}"]
+
+
+def test_runtimes_get_the_folders_that_were_reviewed(user_home: Path, tmp_path: Path) -> None:
+    """What a runtime is handed: the canonical folder of each written path, relative ones inside the plugin."""
+    folder = tmp_path / "plugin"
+    (folder / "data").mkdir(parents=True)
+    (folder / "home").symlink_to(user_home)
+    (folder / "aleph.plugin.toml").write_text(files_manifest("read_write", "data", "home", "~/Documents//"))
+    result = load_plugin_folder(folder)
+    assert result.manifest is not None
+    fa = result.manifest.scope.file_access
+    real_home = os.path.realpath(user_home)
+    assert fa.host_paths() == {"data": os.path.realpath(folder / "data"), "home": real_home,
+                               "~/Documents//": f"{real_home}/Documents"}
+    assert fa.canonical_paths() == sorted({os.path.realpath(folder / "data"), real_home, f"{real_home}/Documents"})
+    assert Scope(file_access=FileAccess(mode="read")).file_access.canonical_paths() == ["/"]

@@ -51,6 +51,13 @@ class FileAccess(BaseModel):
         # resolved): resolved now, every time, so a link changed since is never missed.
         return found if found is not None else canonical_path(written)
 
+    def host_paths(self) -> dict[str, str]:
+        """Written path -> the canonical folder it gives, for a runtime to hand over (a WASM guest sees
+        the folder under its written name). Empty when no file access; `{"/": "/"}` when no path is named."""
+        if self.mode == "none":
+            return {}
+        return {p: self.canonical(p) for p in self.paths} or {"/": "/"}
+
     def canonical_paths(self) -> list[str]:
         """What the grant really gives, one canonical path each (`["/"]` when no path is named)."""
         if self.mode == "none":
@@ -114,9 +121,18 @@ class Scope(BaseModel):
 class Permission(BaseModel):
     """One item of a scope, e.g. key='file:read:/home/me/notes' (file keys hold canonical paths)."""
 
+    model_config = ConfigDict(frozen=True)  # shared between scopes (the fixed ones below)
     key: str
     text: str
     risk: Risk
+
+
+# The permissions that never vary, built once: listing thousands of plugins asks for them many times.
+_API_PERMISSIONS = {api: Permission(key=f"api:{api}", text=text, risk=risk) for api, (text, risk) in KNOWN_APIS.items()}
+_ANY_HOST = Permission(key="net:*", text="connect to any host on the internet", risk="high")
+_SHELL = Permission(key="shell", text="run shell commands as you, outside any sandbox", risk="high")
+_NODE_PROCESS = Permission(key=NODE_PROCESS_KEY, text="run its own Node.js program on this computer",
+                           risk=NODE_PROCESS_RISK)
 
 
 # -- canonical paths ---------------------------------------------------------------------------------
@@ -197,8 +213,8 @@ def _file_permission(mode: str, canonical: str, written: list[str]) -> Permissio
 def scope_permissions(scope: Scope) -> list[Permission]:
     items: list[Permission] = []
     for api in sorted(set(scope.allowed_apis) | {"log"}):
-        text, risk = KNOWN_APIS.get(api, (f"use the host API '{api}'", "medium"))
-        items.append(Permission(key=f"api:{api}", text=text, risk=risk))
+        known = _API_PERMISSIONS.get(api)
+        items.append(known or Permission(key=f"api:{api}", text=f"use the host API '{api}'", risk="medium"))
     fa = scope.file_access
     if fa.mode != "none":
         by_path: dict[str, list[str]] = {}
@@ -208,16 +224,14 @@ def scope_permissions(scope: Scope) -> list[Permission]:
             items.append(_file_permission(fa.mode, canonical, written))
     na = scope.network_access
     if na.mode == "any":
-        items.append(Permission(key="net:*", text="connect to any host on the internet", risk="high"))
+        items.append(_ANY_HOST)
     elif na.mode == "allow":
         for host in sorted(set(na.hosts)):
             items.append(Permission(key=f"net:{host}", text=f"connect to {host}", risk="medium"))
     if scope.shell:
-        items.append(Permission(key="shell", text="run shell commands as you, outside any sandbox",
-                                risk="high"))
+        items.append(_SHELL)
     if scope.node_process:
-        items.append(Permission(key=NODE_PROCESS_KEY, text="run its own Node.js program on this computer",
-                                risk=NODE_PROCESS_RISK))
+        items.append(_NODE_PROCESS)
     items.sort(key=lambda p: (RISK_ORDER[p.risk], p.key))
     return items
 
