@@ -33,6 +33,11 @@ async def test_manager_calls_tools_fires_hooks_and_runs_services(tmp_path: Path)
         assert m.plugin("node-weather-tools").state == "needs_review"  # kv + time need approval
         await m.grant("node-weather-tools")
         assert m.plugin("node-weather-tools").state == "enabled"
+        # It asks for nothing, but the app would start a Node.js process for it: that is reviewed too.
+        server = m.plugin("node-jsonrpc-server")
+        assert server.state == "needs_review"
+        assert [r.key for r in server.permissions if r.waiting] == ["process:nodejs"]
+        await m.grant("node-jsonrpc-server")
         forecast = await m.call_tool("node-weather-tools", "forecast", {"city": "Quito", "days": 2})
         assert forecast["city"] == "Quito" and len(forecast["days"]) == 2
         fired = await m.fire("tool_invoked", {"tool": "forecast"})
@@ -53,6 +58,7 @@ async def test_manager_calls_tools_fires_hooks_and_runs_services(tmp_path: Path)
 async def test_declared_but_unregistered_tool_shows_on_the_plugin(tmp_path: Path) -> None:
     locations = home_with(tmp_path, DATA / "missing-tool")
     async with ExtensionManager(locations) as m:
+        await m.grant("missing-tool")  # it runs a Node.js process
         assert await m.call_tool("missing-tool", "present", {}) == "here"
         problems = m.plugin("missing-tool").runtime["problems"]
         assert any("'ghost'" in p["message"] for p in problems)
@@ -68,6 +74,11 @@ def run_cli(home: Path, project: Path, *args: str) -> subprocess.CompletedProces
 def test_cli_calls_a_node_tool_and_starts_a_service(tmp_path: Path) -> None:
     locations = home_with(tmp_path, DEMOS / "node-jsonrpc-server")
     assert locations.project is not None
+    refused = run_cli(locations.home, locations.project, "call", "node-jsonrpc-server", "text_stats",
+                      "--input", '{"text": "x"}')
+    assert refused.returncode != 0 and "aleph-ext grant node-jsonrpc-server" in refused.stderr
+    granted = run_cli(locations.home, locations.project, "grant", "node-jsonrpc-server")
+    assert granted.returncode == 0, granted.stderr
     done = run_cli(locations.home, locations.project, "call", "node-jsonrpc-server", "text_stats",
                    "--input", '{"text": "three little words"}')
     assert done.returncode == 0, done.stderr
@@ -81,6 +92,7 @@ def test_cli_calls_a_node_tool_and_starts_a_service(tmp_path: Path) -> None:
 async def test_unloading_withdraws_what_the_running_code_registered(tmp_path: Path) -> None:
     locations = home_with(tmp_path, DATA / "esm-module")
     async with ExtensionManager(locations) as m:
+        await m.grant("esm-module")  # it runs a Node.js process
         assert await m.call_tool("esm-module", "shout", {"text": "hi"}) == "HI!"
         by_code = [(r.kind, r.name) for r in m.registry.entries(plugin_id="esm-module") if r.source == "runtime"]
         assert ("command", "esm:hello") in by_code and ("hook", "before_tool_call") in by_code

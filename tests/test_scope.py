@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from aleph_gui.core.review import Enforcement, enforcement
 from aleph_gui.core.scope import (
     FileAccess,
@@ -48,7 +50,8 @@ def test_diff_shows_only_what_widens() -> None:
     wider = scope(allowed_apis=["log", "kv"], file_access=FileAccess(mode="read", paths=["~/notes", "~/mail"]),
                   network_access=NetworkAccess(mode="any"))
     diff = diff_scopes(granted, wider)
-    assert [p.key for p in diff.added] == ["net:*", "file:read:~/mail"]
+    # File keys hold the canonical path: ~ expanded, links and .. resolved.
+    assert [p.key for p in diff.added] == ["net:*", f"file:read:{os.path.realpath(os.path.expanduser('~/mail'))}"]
     assert not is_covered(granted, wider)
     narrower = scope(file_access=FileAccess(mode="read", paths=["~/notes/work"]))
     assert is_covered(granted, narrower)

@@ -57,3 +57,14 @@ class PluginFailed(AlephError):
 
 class RuntimeUnavailable(AlephError):
     """The runtime the plugin needs is missing (e.g. Node.js >= 20)."""
+
+
+# Text a plugin wrote (an error message, a block reason, stderr) is cut to this many characters before
+# it reaches the user: a plugin must not flood a dialog, a terminal or the audit log.
+PLUGIN_TEXT_CAP = 2000
+TRUNCATED = "… (truncated)"
+
+
+def cap_text(text: str, limit: int = PLUGIN_TEXT_CAP) -> str:
+    """`text` if it is short enough, else its first `limit` characters and "… (truncated)"."""
+    return text if len(text) <= limit else text[:limit] + TRUNCATED

@@ -1,7 +1,9 @@
 """Install a plugin from a folder or a `.zip` into the user location, safely.
 
 Nothing here runs plugin code: the archive is unpacked into a staging folder next to the
-target, validated, and only then moved into place.
+target, validated, and only then moved into place. A staged plugin is one `.install-*` folder of
+its own, so whoever refuses it afterwards (a duplicate id) removes everything by removing it, and
+every refusal here removes what it staged: a refused install leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -113,7 +115,11 @@ def _single_plugin_root(staging: Path) -> Path:
 
 
 def stage(source: Path, staging_parent: Path) -> tuple[Path, DiscoveredPlugin]:
-    """Copy or unpack `source` into a staging folder; return (plugin folder, parsed plugin)."""
+    """Copy or unpack `source` into a staging folder; return (plugin folder, parsed plugin).
+
+    The plugin folder returned is a top-level `.install-*` folder holding nothing but the plugin:
+    removing it (or moving it into place) leaves no staging folder behind.
+    """
     staging_parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".install-", dir=staging_parent))
     try:
@@ -133,25 +139,40 @@ def stage(source: Path, staging_parent: Path) -> tuple[Path, DiscoveredPlugin]:
         if not found.valid:
             first = next((p for p in found.problems if p.severity == "error"), None)
             raise InstallError(found.id, f"the plugin is not valid: {first.sentence() if first else 'unreadable'}")
-        return root, found
+        if root == staging:
+            return root, found
+        # Parsed under its own folder name (some formats take the id from it); now made the staging
+        # folder itself, so that removing the plugin folder removes everything staged.
+        alone = Path(tempfile.mkdtemp(prefix=".install-", dir=staging_parent))
+        alone.rmdir()
+        root.rename(alone)
+        shutil.rmtree(staging, ignore_errors=True)
+        return alone, found
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
+def discard(staged_root: Path) -> None:
+    """Remove a staged plugin that will not be installed, and its staging folder."""
+    for folder in (staged_root, *staged_root.parents):  # the nearest staging folder, and nothing else
+        if folder.name.startswith(".install-"):
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+
+
 def move_into_place(staged_root: Path, target: Path, replace: bool) -> None:
-    """Move the staged plugin to `target` (replacing an old copy when asked)."""
-    staging = staged_root
-    while staging.parent.name and not staging.name.startswith(".install-"):
-        staging = staging.parent
-    if target.exists():
-        if not replace:
-            raise InstallError(target.name, "a plugin with this id is already installed; use --replace")
-        old = target.with_name(f".old-{target.name}")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-        staged_root.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staged_root.rename(target)
-    shutil.rmtree(staging, ignore_errors=True)
+    """Move the staged plugin to `target` (replacing an old copy when asked); refused: nothing is left."""
+    try:
+        if target.exists():
+            if not replace:
+                raise InstallError(target.name, "a plugin with this id is already installed; use --replace")
+            old = target.with_name(f".old-{target.name}")
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+            staged_root.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staged_root.rename(target)
+    finally:
+        discard(staged_root)  # moved: only an empty staging folder, if any, is left to remove

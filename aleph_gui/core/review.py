@@ -21,19 +21,24 @@ class Enforcement(StrEnum):
     RUNS_AS_YOU = "runs_as_you"  # programs run with the user's own rights
 
 
-# What each runtime enforces, per permission family: (how, sentence).
+# What each runtime enforces, per permission family: (how, sentence). `shell` is never listed here:
+# whatever the kind, a granted `shell` means programs (command hooks, stdio MCP servers, a Node
+# plugin's child processes) run with the user's own rights until the OS sandbox of issue 13 lands.
 _BY_KIND: dict[str, dict[str, tuple[Enforcement, str]]] = {
     "wasm": {
         "api": (Enforcement.ENFORCED, "enforced (host functions withheld)"),
         "file": (Enforcement.ENFORCED, "enforced (WASI allowed paths)"),
         "net": (Enforcement.ENFORCED, "enforced (Extism allowed hosts)"),
-        "shell": (Enforcement.ENFORCED, "enforced (WASM cannot run programs)"),
     },
     "nodejs": {
         "api": (Enforcement.ENFORCED, "enforced (host API checked by the app)"),
-        "file": (Enforcement.ENFORCED, "enforced (Node.js permission model)"),
+        # Node's permission model follows symbolic links out of a granted folder (issue 13, finding 4).
+        "file": (Enforcement.NOT_ENFORCED, "partly enforced: Node.js's permission model limits paths but "
+                                           "follows symbolic links out of them"),
         "net": (Enforcement.NOT_ENFORCED, "not enforced for Node.js plugins"),
-        "shell": (Enforcement.ENFORCED, "enforced (child processes denied unless granted)"),
+        "process": (Enforcement.NOT_ENFORCED, "not sandboxed yet: Node.js's permission model limits its files "
+                                              "and child processes, not its network or signals to your "
+                                              "other programs"),
     },
 }
 _RUNS_AS_YOU = (Enforcement.RUNS_AS_YOU, "not sandboxed: runs as you")
@@ -43,9 +48,11 @@ _DECLARED_ONLY = (Enforcement.DECLARED_ONLY, "declared only (no code of this plu
 def enforcement(kind: str, permission_key: str) -> tuple[Enforcement, str]:
     """How a permission is enforced for a plugin of this kind: the typed answer and its sentence."""
     family = permission_key.split(":", 1)[0]
+    if family == "shell":
+        return _RUNS_AS_YOU
     by_kind = _BY_KIND.get(kind)
     if by_kind is None:
-        return _RUNS_AS_YOU if family == "shell" else _DECLARED_ONLY
+        return _DECLARED_ONLY
     return by_kind.get(family, (Enforcement.DECLARED_ONLY, "declared only"))
 
 

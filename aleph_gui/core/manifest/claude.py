@@ -2,8 +2,8 @@
 
 Everything parses into the one `PluginManifest`. Skills, commands and agents become capabilities
 named `plugin:name`; each command hook in `hooks.json` becomes a `hook` capability; each MCP
-server an `mcp_server` capability. Command hooks and stdio MCP servers run programs as the user,
-so such a plugin requests `shell=True` and needs review.
+server an `mcp_server` capability. Command hooks and stdio MCP servers run programs as the user:
+the manifest model derives `shell=True` from them (`requested.py`), so such a plugin needs review.
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from pydantic import ValidationError
 
 from aleph_gui.core.manifest.claude_hooks import parse_hooks_object
-from aleph_gui.core.manifest.claude_mcp import parse_mcp_object, server_transport
+from aleph_gui.core.manifest.claude_mcp import parse_mcp_object
 from aleph_gui.core.manifest.detect import CLAUDE_COMPONENT_DIRS, CLAUDE_HOOKS, MCP_FILE
 from aleph_gui.core.manifest.ids import sanitize_id
 from aleph_gui.core.manifest.model import Capability, ParseResult, PluginManifest
@@ -24,7 +23,6 @@ from aleph_gui.core.manifest.paths import path_escape_reason
 from aleph_gui.core.manifest.reading import read_json
 from aleph_gui.core.manifest.wording import json_kind
 from aleph_gui.core.problems import Problem, error, has_errors, warning
-from aleph_gui.core.scope import NetworkAccess, Scope
 from aleph_gui.core.skills import KINDS, scan_folder
 
 log = logging.getLogger(__name__)
@@ -58,30 +56,6 @@ def _safe_paths(folder: Path, paths: list[str], key: str, label: str, problems: 
         else:
             ok.append(rel.removeprefix("./").rstrip("/") or ".")
     return ok
-
-
-# -- scope ------------------------------------------------------------------------------------------
-
-def claude_scope(caps: list[Capability]) -> Scope:
-    """Command hooks and stdio servers run programs as the user; remote servers reach their host."""
-    shell = any(c.type == "hook" and c.details.get("hook_type") == "command" for c in caps)
-    hosts: set[str] = set()
-    any_host = False
-    for c in caps:
-        if c.type != "mcp_server":
-            continue
-        if server_transport(c.details) == "stdio":
-            shell = True
-            continue
-        url = str(c.details.get("url") or "")
-        host = urlparse(url).hostname
-        if url and (not host or "$" in host):  # host only known at run time: say so
-            any_host = True
-        elif host:
-            hosts.add(host)
-    network = (NetworkAccess(mode="any") if any_host else
-               NetworkAccess(mode="allow", hosts=sorted(hosts)) if hosts else NetworkAccess())
-    return Scope(shell=shell, network_access=network)
 
 
 # -- components -----------------------------------------------------------------------------------
@@ -138,9 +112,10 @@ def _mcp_from_file(folder: Path, rel: str, problems: list[Problem], *, required:
 
 def _build(folder: Path, *, plugin_id: str, name: str, fmt: str, manifest_file: str, kind: str,
            caps: list[Capability], problems: list[Problem], **fields: Any) -> ParseResult:
-    try:
-        manifest = PluginManifest(id=plugin_id, name=name, format=fmt, manifest_file=manifest_file,  # type: ignore[arg-type]
-                                  kind=kind, capabilities=caps, scope=claude_scope(caps), **fields)  # type: ignore[arg-type]
+    try:  # the scope (command hooks and stdio servers: shell; remote servers: their hosts) is derived there
+        manifest = PluginManifest.model_validate(
+            {"id": plugin_id, "name": name, "format": fmt, "manifest_file": manifest_file, "kind": kind,
+             "capabilities": caps, **fields}, context={"root": folder})
     except ValidationError as exc:
         first = exc.errors()[0]
         problems.append(error(manifest_file, ".".join(str(p) for p in first["loc"]), first["msg"]))

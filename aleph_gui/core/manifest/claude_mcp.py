@@ -10,20 +10,11 @@ from typing import Any
 
 from aleph_gui.core.manifest.model import Capability
 from aleph_gui.core.manifest.reading import decode_json
+from aleph_gui.core.manifest.requested import server_transport
 from aleph_gui.core.manifest.wording import json_kind
 from aleph_gui.core.problems import Problem, error, warning
 
-
-def server_transport(config: dict[str, Any]) -> str:
-    """stdio | http | sse (Claude's `streamable-http` counts as http)."""
-    kind = str(config.get("type") or config.get("transport") or "").lower()
-    if kind in ("sse",):
-        return "sse"
-    if kind in ("http", "streamable-http", "streamable_http"):
-        return "http"
-    if kind == "stdio" or "command" in config:
-        return "stdio"
-    return "http" if "url" in config else kind or "unknown"
+__all__ = ["parse_mcp_json", "parse_mcp_object", "server_transport"]
 
 
 def _server_capability(name: str, config: Any, file: str, problems: list[Problem]) -> Capability | None:

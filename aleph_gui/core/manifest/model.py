@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, ValidationInfo, model_validator
 
+from aleph_gui.core.manifest.requested import requested_scope
 from aleph_gui.core.problems import Problem
 from aleph_gui.core.scope import Scope
 
@@ -104,6 +105,21 @@ class PluginManifest(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     config_schema: dict[str, Any] = Field(default_factory=dict)
     config_defaults: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _request_everything_it_can_do(cls, data: Any, handler: ModelWrapValidatorHandler[PluginManifest],
+                                      info: ValidationInfo) -> PluginManifest:
+        """`scope` becomes everything this manifest can make the app do (`requested.py`), whatever the
+        format or whoever built it; file paths are resolved in the plugin folder given as the
+        validation context `{"root": folder}` (parsers always give it). A manifest already built (put
+        into another model) was derived then and is passed through as it is."""
+        if isinstance(data, cls):
+            return data
+        manifest = handler(data)
+        context = info.context if isinstance(info.context, dict) else {}
+        manifest.scope = requested_scope(manifest.kind, manifest.capabilities, manifest.scope, context.get("root"))
+        return manifest
 
     def of_type(self, cap_type: str) -> list[Capability]:
         return [c for c in self.capabilities if c.type == cap_type]

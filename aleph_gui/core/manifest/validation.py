@@ -58,10 +58,13 @@ def _translate(err: dict[str, Any]) -> str:
     return str(err.get("msg", "is not valid"))
 
 
-def validate_types(canonical: dict[str, Any], source: SourceMap, out: Collector) -> PluginManifest | None:
-    """Build the model; every pydantic error becomes one problem at the field the user wrote."""
+def validate_types(canonical: dict[str, Any], source: SourceMap, out: Collector,
+                   root: Path | None = None) -> PluginManifest | None:
+    """Build the model; every pydantic error becomes one problem at the field the user wrote.
+
+    `root` is the plugin folder: the requested scope's relative paths are resolved inside it."""
     try:
-        return PluginManifest.model_validate(canonical, strict=True)
+        return PluginManifest.model_validate(canonical, strict=True, context={"root": root})
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             out.error(source.render(tuple(err["loc"])), _translate(dict(err)))
@@ -133,7 +136,7 @@ def finish(canonical: dict[str, Any], folder: Path, source: SourceMap, out: Coll
     raw_id = canonical.get("id")
     fallback = raw_id if isinstance(raw_id, str) and is_valid_id(raw_id) else \
         (sanitize_id(raw_id) if isinstance(raw_id, str) else "") or sanitize_id(folder.name) or folder.name
-    manifest = validate_types(canonical, source, out)
+    manifest = validate_types(canonical, source, out, folder)
     check_rules(canonical, folder, source, out)
     problems = out.problems
     if has_errors(problems):

@@ -5,6 +5,11 @@ stdout = a decision (`decision: "block"`, `continue: false`, `hookSpecificOutput
 "deny"`, `updatedInput` -> the tool input is replaced); any other exit = a non-blocking error; a
 timeout = no decision (the whole process group is killed). Commands run unsandboxed, as the user:
 the plugin's scope says `shell` and the user approved it before this runtime is built.
+
+No event data ever becomes shell text: the command is run exactly as the manifest wrote it, and
+`CLAUDE_PLUGIN_ROOT` / `CLAUDE_PROJECT_DIR` reach it only as environment variables (the shell expands
+`${VAR}` itself, without parsing the value again). The command inherits a small, documented
+environment (`HOOK_ENV_KEPT`), not the app's: API keys and tokens in the app's environment stay there.
 """
 
 from __future__ import annotations
@@ -19,7 +24,13 @@ import signal
 import uuid
 from typing import Any
 
-from aleph_gui.core.errors import HookTimeout, PluginCallError, PluginNotRunnable, RuntimeUnavailable
+from aleph_gui.core.errors import (
+    HookTimeout,
+    PluginCallError,
+    PluginNotRunnable,
+    RuntimeUnavailable,
+    cap_text,
+)
 from aleph_gui.core.hook_events import claude_event_name
 from aleph_gui.core.hook_result import Block, Continue, HookResult, Intercept
 from aleph_gui.core.manifest.model import DEFAULT_COMMAND_HOOK_TIMEOUT_MS, Capability
@@ -29,7 +40,10 @@ log = logging.getLogger(__name__)
 
 SHELL = "/bin/sh"
 OUTPUT_CAP = 256 * 1024  # bytes kept of stdout / stderr; the rest is drained and dropped
-REASON_CAP = 2000  # characters of stderr used as a block reason
+# What a command hook inherits from the app's environment (docs/scope-reference.md), besides the
+# variables set for it: enough to find programs and speak the user's language, nothing secret.
+HOOK_ENV_KEPT = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE",
+                 "LC_MESSAGES", "TZ", "TMPDIR", "TERM")
 _READ_CHUNK = 64 * 1024
 
 
@@ -87,11 +101,12 @@ def decision_from_output(stdout: str, data: dict[str, Any]) -> HookResult:
     specific = answer.get("hookSpecificOutput")
     specific = specific if isinstance(specific, dict) else {}
     if answer.get("continue") is False:
-        return Block(str(answer.get("stopReason") or answer.get("reason") or "stopped by the hook"))
+        return Block(cap_text(str(answer.get("stopReason") or answer.get("reason") or "stopped by the hook")))
     if answer.get("decision") == "block":
-        return Block(str(answer.get("reason") or "blocked by the hook"))
+        return Block(cap_text(str(answer.get("reason") or "blocked by the hook")))
     if specific.get("permissionDecision") == "deny":
-        return Block(str(specific.get("permissionDecisionReason") or answer.get("reason") or "denied by the hook"))
+        return Block(cap_text(str(specific.get("permissionDecisionReason") or answer.get("reason")
+                                  or "denied by the hook")))
     updated = specific.get("updatedInput", answer.get("updatedInput"))
     context = specific.get("additionalContext")
     if isinstance(updated, dict) or isinstance(context, str):
@@ -132,12 +147,13 @@ class CommandRuntime(PluginRuntime):
         return {"command_hooks": sum(1 for c in self._hooks.values() if c.details.get("hook_type") == "command"),
                 "running": len(self._running), "calls": self._calls, "sandbox": "none (runs as you)"}
 
-    def _command(self, cap: Capability, project_dir: str) -> str:
-        command = str(cap.details.get("command", ""))
-        root = str(self.ctx.root)
-        for name, value in (("CLAUDE_PLUGIN_ROOT", root), ("CLAUDE_PROJECT_DIR", project_dir)):
-            command = command.replace("${" + name + "}", value)
-        return command
+    def _environment(self, project_dir: str) -> dict[str, str]:
+        """The hook's whole environment: the kept variables and the ones Claude Code hooks read."""
+        env = {k: os.environ[k] for k in HOOK_ENV_KEPT if k in os.environ}
+        env.setdefault("PATH", os.defpath)
+        env.update(CLAUDE_PLUGIN_ROOT=str(self.ctx.root), CLAUDE_PROJECT_DIR=project_dir,
+                   ALEPH_PLUGIN_ID=self.plugin_id)
+        return env
 
     async def run_hook(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
         cap = self._hooks.get(handler)
@@ -153,17 +169,18 @@ class CommandRuntime(PluginRuntime):
         if not os.path.isdir(cwd):
             cwd = os.getcwd()
         stdin = json.dumps(hook_input(name, data, session_id=self._session_id, cwd=cwd)).encode()
-        env = dict(os.environ, CLAUDE_PLUGIN_ROOT=str(self.ctx.root), CLAUDE_PROJECT_DIR=cwd,
-                   ALEPH_PLUGIN_ID=self.plugin_id)
+        env = self._environment(cwd)
+        command = str(cap.details.get("command", ""))  # as written: never spliced with event data
         limit_ms = timeout_ms or cap.timeout_ms or DEFAULT_COMMAND_HOOK_TIMEOUT_MS
         self._calls += 1
         try:
             proc = await asyncio.create_subprocess_exec(
-                SHELL, "-c", self._command(cap, cwd), stdin=asyncio.subprocess.PIPE,
+                SHELL, "-c", command, stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env,
                 start_new_session=True)
-        except OSError as exc:
-            raise PluginCallError(self.plugin_id, f"could not start the hook command: {exc.strerror or exc}") from exc
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the command or a variable
+            raise PluginCallError(self.plugin_id, f"could not start the hook command: "
+                                                  f"{getattr(exc, 'strerror', None) or exc}") from exc
         self._running.add(proc)
         try:
             out, err = await asyncio.wait_for(self._exchange(proc, stdin), limit_ms / 1000)
@@ -180,13 +197,13 @@ class CommandRuntime(PluginRuntime):
         stderr = err.decode("utf-8", "replace").strip()
         code = proc.returncode
         if code == 2:
-            return Block(stderr[:REASON_CAP] or "blocked by the hook (exit status 2)")
+            return Block(cap_text(stderr) or "blocked by the hook (exit status 2)")
         if code == 0:
             if stderr:
-                self.ctx.log("info", stderr[:REASON_CAP])
+                self.ctx.log("info", cap_text(stderr))
             return decision_from_output(out.decode("utf-8", "replace"), data)
-        first = stderr.splitlines()[0][:300] if stderr else "no error output"
-        self.ctx.log("error", f"command hook {handler} exited with status {code}: {stderr[:REASON_CAP]}")
+        first = cap_text(stderr.splitlines()[0], 300) if stderr else "no error output"
+        self.ctx.log("error", f"command hook {handler} exited with status {code}: {cap_text(stderr)}")
         raise PluginCallError(self.plugin_id, f"command hook exited with status {code}: {first}")
 
     async def _exchange(self, proc: asyncio.subprocess.Process, stdin: bytes) -> tuple[bytes, bytes]:

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from aleph_gui.core.errors import PluginCallError, PluginCrashed, PluginTimeout
+from aleph_gui.core.errors import PluginCallError, PluginCrashed, PluginTimeout, cap_text
 
 log = logging.getLogger(__name__)
 
@@ -354,6 +354,9 @@ class NodeConnection:
             msg = json.loads(raw)
         except ValueError:
             msg = None
+        except RecursionError:
+            self._too_deep(raw)
+            return
         if not isinstance(msg, dict) or msg.get("jsonrpc") != "2.0":
             text = raw[:200].decode("utf-8", "replace")
             self._log("warning", f"ignored a line on stdout that is not JSON-RPC: {text}")
@@ -368,6 +371,15 @@ class NodeConnection:
         else:
             params = msg.get("params")
             self._on_notification(method, params if isinstance(params, dict) else {})
+
+    def _too_deep(self, raw: bytes) -> None:
+        """A message nested deeper than Python can decode: fail the call it answers, if one can be told."""
+        rid = _top_level_id(raw)
+        fut = self._pending.pop(rid, None) if rid is not None else None
+        if fut is not None and not fut.done():
+            fut.set_exception(RemoteError(-32700, "answered with JSON nested too deeply to read"))
+        else:
+            self._log("warning", "ignored a message on stdout nested too deeply to read")
 
     def _handle_answer(self, msg: dict[str, Any]) -> None:
         rid = msg.get("id")
@@ -472,7 +484,48 @@ class NodeConnection:
 
 
 def _error_text(err: Any) -> str:
+    """A JSON-RPC error's message as the user will read it: the plugin's words, capped."""
     if isinstance(err, dict):
-        return str(err.get("message") or "unknown error")
-    return str(err)
+        return cap_text(str(err.get("message") or "unknown error"))
+    return cap_text(str(err))
 
+
+_ID_KEY = re.compile(rb'"id"\s*:\s*(-?\d+)')
+_METHOD_KEY = re.compile(rb'"method"\s*:')
+
+
+_EXACT_SCAN_BYTES = 1024 * 1024  # a byte-by-byte scan in Python beyond this would stall the event loop
+
+
+def _top_level_id(raw: bytes) -> int | None:
+    """The numeric `id` of an answer (an object at depth 1 with an `id` and no `method`), found
+    without decoding it: it is nested too deeply to decode."""
+    ids = set(_ID_KEY.findall(raw))
+    if len(ids) == 1 and not _METHOD_KEY.search(raw):  # the usual case, at the regex engine's speed
+        return int(ids.pop())
+    if not ids or len(raw) > _EXACT_SCAN_BYTES:
+        return None
+    depth, in_string, escaped = 0, False, False
+    found: int | None = None
+    for i, byte in enumerate(raw):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                in_string = False
+            continue
+        if byte == 0x22:
+            if depth == 1:
+                if _METHOD_KEY.match(raw, i):
+                    return None  # a request or notification from the plugin, not an answer
+                match = _ID_KEY.match(raw, i)
+                if match:
+                    found = int(match.group(1))
+            in_string = True
+        elif byte in (0x7B, 0x5B):  # { [
+            depth += 1
+        elif byte in (0x7D, 0x5D):  # } ]
+            depth -= 1
+    return found
