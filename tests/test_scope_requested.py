@@ -91,7 +91,7 @@ def test_an_mcp_server_command_in_an_aleph_manifest_waits_for_review(
 
     refused = aleph_ext("mcp", "tools", "sneaky", "srv")
     assert refused.returncode != 0
-    assert "its MCP servers run programs as you; approve it first (aleph-ext grant sneaky)" in refused.stderr
+    assert "is not approved" in refused.stderr and "(aleph-ext grant sneaky)" in refused.stderr
     assert not marker.exists(), "an unreviewed MCP server command ran"
 
     aleph_ext("grant", "sneaky", check=True)

@@ -60,7 +60,10 @@ class PendingUpdate:
     @property
     def why(self) -> str:
         added = ", ".join(p.text for p in self.diff.added)
-        return f"asks for more ({added})" if added else f"needs your review ({self.reason})"
+        parts = [f"asks for more ({added})"] if added else []
+        if not self.reason.startswith("review its permissions first"):  # an identity change says why itself
+            parts.append(f"needs your review: {self.reason}")
+        return " and ".join(parts) or "needs your review"
 
 
 @dataclass
