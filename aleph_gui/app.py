@@ -135,6 +135,8 @@ async def _open_window(args: argparse.Namespace, locations, hosting: Hosting | N
             if await window.start():
                 # The manager runs: serve the endpoint on this loop (every client's calls show in the log).
                 await hosting.serve(manager)
+                # The window's HTTP gateway (its setting; another task) starts here, on this loop, after the
+                # endpoint: it sets `hosting.server.http` and calls `hosting.publish()`.
             else:  # the window only shows what went wrong: leave the home to a host that can serve it
                 hosting.release()
                 hosting = None

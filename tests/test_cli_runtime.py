@@ -104,3 +104,17 @@ def test_watch_json_prints_ready_then_changes(ext: CliRunner, home: Path) -> Non
         proc.terminate()
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def test_service_status_and_mcp_errors(ext: CliRunner, home: Path) -> None:
+    none = ext("service", "status")
+    assert (none.returncode, none.stdout, none.stderr.strip()) == (0, "", "no plugin declares a service")
+    assert json.loads(ext("service", "status", "--json").stdout) == []
+    one = ext("service", "status", "wasm-wat-text-tools")
+    assert one.returncode == 0 and one.stderr.strip() == "wasm-wat-text-tools declares no services"
+    ghost = ext("service", "status", "ghost")
+    assert ghost.returncode == 1
+    assert ghost.stderr.strip() == "aleph-ext: unknown plugin 'ghost' (aleph-ext list shows the discovered plugins)"
+    no_server = ext("mcp", "tools", "wasm-wat-text-tools", "nope")
+    assert no_server.returncode == 1
+    assert "has no MCP server named 'nope' (its servers: none)" in no_server.stderr

@@ -261,3 +261,19 @@ async def test_no_host_is_said_plainly(home: Path) -> None:
     (home / "host.sock").write_text("")  # a leftover file that is not a socket
     with pytest.raises(HostUnavailable, match="no host runs for"):
         await asyncio.to_thread(call_sync, home, "list", {}, 5)
+
+
+async def test_a_home_whose_socket_path_is_too_long_for_unix_sockets_still_hosts(tmp_path: Path) -> None:
+    home = tmp_path / ("a-very-long-folder-name-" * 5) / "home"
+    shutil.copytree(TEXT_TOOLS, home / "plugins" / "wasm-wat-text-tools")
+    assert len(str(home / "host.sock").encode()) > 108  # past sun_path: reached through /proc/self/fd
+    async with hosted(home):
+        assert stat.S_ISSOCK((home / "host.sock").stat().st_mode)
+        done = await asyncio.to_thread(call_sync, home, "call", {"plugin": "wasm-wat-text-tools", "tool": "uppercase",
+                                                                 "arguments": {"text": "far"}}, 30)
+        assert done == {"text": "FAR"}
+        client = HostClient(home, "test")
+        await client.connect()
+        assert (await client.call("host.status"))["socket"] == str(home / "host.sock")
+        await client.close()
+    assert not (home / "host.sock").exists()

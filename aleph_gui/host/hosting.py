@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from aleph_gui.host.client import HostClient, HostUnavailable
 from aleph_gui.host.info import (
+    KINDS,
     HostInfo,
     pid_alive,
     read_host_info,
@@ -81,6 +82,7 @@ class Hosting:
         self.server: HostServer | None = None
         self.stop_requested = asyncio.Event()
         self.successor_pid: int | None = None
+        self.successor_kind = "window"
 
     # -- claiming ----------------------------------------------------------------------------------
     @classmethod
@@ -103,7 +105,7 @@ class Hosting:
                 asked = await _ask_handover(home, kind)
             await asyncio.sleep(LOCK_POLL_S)
         try:
-            token = await asyncio.to_thread(host_token, home)
+            token = host_token(home)  # one small SQLite read: on the loop, like everything of the host
         except BaseException:
             lock.release()
             raise
@@ -132,22 +134,23 @@ class Hosting:
         assert self.server is not None
         self._write_info(os.getpid(), self.kind, self.server.started, self.server.http)
 
-    def _handover(self, successor_pid: int) -> None:
+    def _handover(self, successor_pid: int, successor_kind: str) -> None:
         self.successor_pid = successor_pid if successor_pid > 0 else None
+        self.successor_kind = successor_kind if successor_kind in KINDS else "window"
         self.stop_requested.set()
 
     async def stop_serving(self) -> None:
         """No new work; every call in flight finishes and is answered; connections closed; socket removed."""
         if self.server is not None:
-            reason = "the host is handing over to the window; ask again" if self.successor_pid else \
-                "the host is stopping"
+            reason = f"the host is handing over to the {self.successor_kind}; ask again" if self.successor_pid \
+                else "the host is stopping"
             await self.server.stop(reason)
 
     def release(self) -> None:
         """host.json removed — or, after a hand-over, naming the successor so clients wait for it — and the
         lock released. Call after the manager has stopped."""
         if self.successor_pid is not None and pid_alive(self.successor_pid):
-            self._write_info(self.successor_pid, "window", time.time())
+            self._write_info(self.successor_pid, self.successor_kind, time.time())
         else:
             remove_host_info(self.home, os.getpid())
         self.lock.release()

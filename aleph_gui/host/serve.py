@@ -53,7 +53,7 @@ async def serve(locations: Locations, *, safe_mode: bool = False, say: Callable[
         stopped.cancel()
         handover.cancel()
         if hosting.successor_pid is not None:
-            say(f"handing over to the window (pid {hosting.successor_pid}): "
+            say(f"handing over to the {hosting.successor_kind} (pid {hosting.successor_pid}): "
                 f"{server.in_flight} call(s) in flight will finish first")
         else:
             say(f"stopping: {server.in_flight} call(s) in flight will finish first")

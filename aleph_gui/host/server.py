@@ -117,7 +117,7 @@ class Connection(asyncio.Protocol):
 
 class HostServer:
     def __init__(self, manager: ExtensionManager, home: Path, kind: str, *,
-                 on_handover: Callable[[int], None] | None = None,
+                 on_handover: Callable[[int, str], None] | None = None,
                  operations: dict[str, Operation] | None = None) -> None:
         self.manager = manager
         self.home = home
@@ -271,8 +271,8 @@ class HostServer:
             return
         conn.send(rpc.result(request_id, {"handing_over": True, "in_flight": self.in_flight}))
         if self._accepting:
-            self.stop_taking_work(f"the host is handing over to {conn.name or 'another host'}; ask again")
-            self._on_handover(conn.pid)
+            self.stop_taking_work(f"the host is handing over to the {conn.name or 'next host'}; ask again")
+            self._on_handover(conn.pid, conn.name)
 
     _own_methods: dict[str, Callable[[HostServer, Connection, Any, dict[str, Any]], None]] = {
         "client.hello": _hello, "host.status": _status, "host.subscribe": _subscribe, "host.handover": _handover,
