@@ -22,7 +22,7 @@ from aleph_gui.core.paths import Locations
 from aleph_gui.host import rpc
 from aleph_gui.host.client import HostClient, HostUnavailable, call_sync
 from aleph_gui.host.hosting import HomeHosted, Hosting
-from aleph_gui.host.info import read_host_info
+from aleph_gui.host.info import HostInfo, read_host_info, write_host_info
 from aleph_gui.host.lock import HostLock
 from aleph_gui.host.server import HostServer
 
@@ -277,3 +277,22 @@ async def test_a_home_whose_socket_path_is_too_long_for_unix_sockets_still_hosts
         assert (await client.call("host.status"))["socket"] == str(home / "host.sock")
         await client.close()
     assert not (home / "host.sock").exists()
+
+
+async def test_a_claimant_named_as_successor_waits_for_the_lock(home: Path) -> None:
+    """The old host names its successor in host.json just before it lets the lock go: the successor reading that
+    entry keeps waiting for the lock instead of thinking a window already hosts."""
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from pathlib import Path; from aleph_gui.host.lock import HostLock; "
+        f"assert HostLock(Path({str(home)!r})).acquire(); print('held', flush=True); sys.stdin.read()")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    write_host_info(home, HostInfo(pid=os.getpid(), kind="window", socket=str(home / "host.sock"), http=None,
+                                   token="t" * 43, started=0.0))
+    claiming = asyncio.ensure_future(Hosting.claim(home, "window", take_over=True))
+    await asyncio.sleep(0)  # the claim finds the lock held and starts waiting
+    assert not claiming.done()
+    holder.communicate("")  # the old host lets go
+    hosting = await asyncio.wait_for(claiming, 30)
+    assert hosting.lock.held
+    hosting.release()

@@ -11,6 +11,7 @@ names a live process, a host is starting or handing over: clients wait for it (u
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -23,6 +24,8 @@ from aleph_gui.host.info import HostInfo, connect_unix, read_host_info, socket_p
 
 if TYPE_CHECKING:
     import asyncio
+
+log = logging.getLogger(__name__)
 
 HOST_WAIT_S = 30.0  # how long a client waits for a host that is starting or handing over
 RETRY_S = 0.05
@@ -176,9 +179,10 @@ def call_sync(home: Path, method: str, params: dict[str, Any] | None = None, tim
 
 class HostClient:
     """An asyncio client of the home's host. With `reconnect=True` it follows the host across a hand-over
-    (or a restart within `HOST_WAIT_S`): it connects again, says hello again, subscribes again, and asks
-    again any request the old host refused because it was handing over. A request the old host had taken
-    and never answered fails with HostGone (it may have run; it is never sent twice)."""
+    (or a restart within `HOST_WAIT_S`): it connects again, says hello again, subscribes again, and asks the
+    next host again any request the old one did not run (refused while handing over, or never read before
+    its `host.bye`). A request the old host took and never answered (it died) fails with HostGone: it may
+    have run, so it is never sent twice."""
 
     def __init__(self, home: Path, name: str, *, reconnect: bool = False, wait: float = HOST_WAIT_S) -> None:
         self.home = home
@@ -195,6 +199,7 @@ class HostClient:
         self._on_reconnect: Callable[[dict[str, Any]], None] | None = None
         self._connected: asyncio.Event | None = None
         self._gone: asyncio.Event | None = None
+        self._next_connection: asyncio.Future[None] | None = None  # resolved by the next connection (or giving up)
         self._reopening: asyncio.Task[None] | None = None
         self._closed = False
         self._opening = False
@@ -207,6 +212,7 @@ class HostClient:
 
         self._connected = asyncio.Event()
         self._gone = asyncio.Event()
+        self._next_connection = asyncio.get_running_loop().create_future()
         await self._open()
         return self.host
 
@@ -236,6 +242,14 @@ class HostClient:
         self.connections += 1
         assert self._connected is not None
         self._connected.set()
+        self._resolve_next_connection()
+
+    def _resolve_next_connection(self) -> None:
+        import asyncio
+
+        done, self._next_connection = self._next_connection, asyncio.get_running_loop().create_future()
+        if done is not None and not done.done():
+            done.set_result(None)
 
     async def _dial(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         import asyncio
@@ -270,7 +284,10 @@ class HostClient:
                 elif message.get("method") == "event" and self._on_event is not None:
                     params = message.get("params")
                     if isinstance(params, dict):
-                        self._on_event(params)
+                        try:
+                            self._on_event(params)
+                        except Exception:  # a broken callback must not end the subscription
+                            log.exception("the event callback of host client %s failed", self.name)
                 elif message.get("method") == rpc.BYE:
                     self._bye = True
         finally:
@@ -303,6 +320,8 @@ class HostClient:
             self._connected.set()  # wake waiters: they see `lost`
         if self._gone is not None:
             self._gone.set()
+        if self._next_connection is not None and not self._next_connection.done():
+            self._next_connection.set_result(None)
 
     async def _reopen(self) -> None:
         try:
@@ -331,6 +350,7 @@ class HostClient:
         while True:
             if self._writer is None and self.reconnect and not self._closed:
                 await self._wait_connected()
+            next_connection = self._next_connection
             try:
                 return await self._request(method, params)
             except rpc.RemoteError as exc:  # refused, not run: the next host may take it
@@ -339,21 +359,16 @@ class HostClient:
             except HostHandedOver:  # never read: the next host may take it
                 if not self.reconnect:
                     raise
-            await self._wait_for_next_host()
+            assert next_connection is not None
+            await next_connection  # this connection ends, the next one opens (or the client gives up)
+            if self.lost is not None:
+                raise self.lost
 
     async def _wait_connected(self) -> None:
         assert self._connected is not None
         await self._connected.wait()
         if self.lost is not None:
             raise self.lost
-
-    async def _wait_for_next_host(self) -> None:
-        """The host refused because it hands over: wait until this client is connected to the next one."""
-        import asyncio
-
-        while self._writer is not None and not self._closed:  # the old host closes the connection soon
-            await asyncio.sleep(RETRY_S)
-        await self._wait_connected()
 
     async def subscribe(self, on_event: Callable[[dict[str, Any]], None],
                         on_reconnect: Callable[[dict[str, Any]], None] | None = None) -> None:

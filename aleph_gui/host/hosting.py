@@ -96,12 +96,15 @@ class Hosting:
         asked = False
         while not lock.acquire():
             info = read_host_info(home)
-            if not take_over or (info is not None and info.kind != "headless" and pid_alive(info.pid)):
+            # host.json may already name this process: the old host names its successor before it lets go.
+            handing_to_us = info is not None and info.pid == os.getpid()
+            if not take_over or (info is not None and not handing_to_us and info.kind != "headless"
+                                 and pid_alive(info.pid)):
                 raise HomeHosted(who_hosts(home, info), info)
             if time.monotonic() >= deadline:
                 what = f"the headless host (pid {info.pid})" if info is not None else "the host"
                 raise HomeHosted(f"{what} of {home} did not hand over within {timeout:.0f} s", info)
-            if not asked:
+            if not asked and not handing_to_us:
                 asked = await _ask_handover(home, kind)
             await asyncio.sleep(LOCK_POLL_S)
         try:
