@@ -22,7 +22,7 @@ from aleph_gui.core.paths import Locations
 from aleph_gui.host import rpc
 from aleph_gui.host.client import HostClient, HostUnavailable, call_sync
 from aleph_gui.host.hosting import HomeHosted, Hosting
-from aleph_gui.host.info import HostInfo, read_host_info, write_host_info
+from aleph_gui.host.info import HostInfo, read_host_info
 from aleph_gui.host.lock import HostLock
 from aleph_gui.host.server import HostServer
 
@@ -279,20 +279,59 @@ async def test_a_home_whose_socket_path_is_too_long_for_unix_sockets_still_hosts
     assert not (home / "host.sock").exists()
 
 
-async def test_a_claimant_named_as_successor_waits_for_the_lock(home: Path) -> None:
-    """The old host names its successor in host.json just before it lets the lock go: the successor reading that
-    entry keeps waiting for the lock instead of thinking a window already hosts."""
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys; from pathlib import Path; from aleph_gui.host.lock import HostLock; "
-        f"assert HostLock(Path({str(home)!r})).acquire(); print('held', flush=True); sys.stdin.read()")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    write_host_info(home, HostInfo(pid=os.getpid(), kind="window", socket=str(home / "host.sock"), http=None,
-                                   token="t" * 43, started=0.0))
-    claiming = asyncio.ensure_future(Hosting.claim(home, "window", take_over=True))
-    await asyncio.sleep(0)  # the claim finds the lock held and starts waiting
-    assert not claiming.done()
-    holder.communicate("")  # the old host lets go
-    hosting = await asyncio.wait_for(claiming, 30)
-    assert hosting.lock.held
-    hosting.release()
+OLD_HOST = """
+import asyncio, sys
+from pathlib import Path
+from aleph_gui.core.manager import ExtensionManager
+from aleph_gui.core.paths import Locations
+from aleph_gui.host.hosting import Hosting
+
+async def main(home):
+    hosting = await Hosting.claim(home, "headless")
+    manager = ExtensionManager(Locations(home=home, project=home / "no-project", builtin=None))
+    await manager.start()
+    await hosting.serve(manager)
+    print("serving", flush=True)
+    await hosting.stop_requested.wait()
+    await hosting.stop_serving()
+    await manager.stop()
+    hosting.leave_host_info()  # host.json names the successor ...
+    print("named", flush=True)
+    sys.stdin.readline()  # ... and the lock is let go only when the test says so
+    hosting.lock.release()
+
+asyncio.run(main(Path(sys.argv[1])))
+"""
+
+
+async def test_a_claimant_named_as_successor_waits_for_the_lock(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old host names its successor in host.json before it lets the lock go: the window that asked reads
+    that entry and keeps waiting for the lock, instead of thinking a window already hosts."""
+    from aleph_gui.host import hosting as hosting_module
+
+    saw_itself_named = asyncio.Event()
+
+    def read_and_note(where: Path) -> HostInfo | None:  # the real reader; notes when the claim saw the entry
+        info = read_host_info(where)
+        if info is not None and info.pid == os.getpid():
+            saw_itself_named.set()
+        return info
+
+    monkeypatch.setattr(hosting_module, "read_host_info", read_and_note)
+    old = subprocess.Popen([sys.executable, "-c", OLD_HOST, str(home)], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        assert old.stdout is not None and old.stdout.readline().strip() == "serving"
+        claiming = asyncio.ensure_future(Hosting.claim(home, "window", take_over=True))
+        assert (await asyncio.to_thread(old.stdout.readline)).strip() == "named"
+        await asyncio.wait_for(saw_itself_named.wait(), 30)
+        await asyncio.sleep(0)  # the claim goes on from what it read
+        assert not claiming.done(), claiming.exception() if claiming.done() else None
+        old.communicate("\n", timeout=30)  # the old host lets go
+        hosting = await asyncio.wait_for(claiming, 30)
+        assert hosting.lock.held and old.returncode == 0
+        hosting.release()
+    finally:
+        if old.poll() is None:
+            old.kill()
+            old.wait()

@@ -96,15 +96,15 @@ class Hosting:
         asked = False
         while not lock.acquire():
             info = read_host_info(home)
-            # host.json may already name this process: the old host names its successor before it lets go.
-            handing_to_us = info is not None and info.pid == os.getpid()
+            # Once asked, host.json may name this process: the old host names its successor before it lets go.
+            handing_to_us = asked and info is not None and info.pid == os.getpid()
             if not take_over or (info is not None and not handing_to_us and info.kind != "headless"
                                  and pid_alive(info.pid)):
                 raise HomeHosted(who_hosts(home, info), info)
             if time.monotonic() >= deadline:
                 what = f"the headless host (pid {info.pid})" if info is not None else "the host"
                 raise HomeHosted(f"{what} of {home} did not hand over within {timeout:.0f} s", info)
-            if not asked and not handing_to_us:
+            if not asked:
                 asked = await _ask_handover(home, kind)
             await asyncio.sleep(LOCK_POLL_S)
         try:
@@ -150,13 +150,16 @@ class Hosting:
             await self.server.stop(reason)
 
     def release(self) -> None:
-        """host.json removed — or, after a hand-over, naming the successor so clients wait for it — and the
-        lock released. Call after the manager has stopped."""
+        """host.json left to the next host, then the lock released. Call after the manager has stopped."""
+        self.leave_host_info()
+        self.lock.release()
+
+    def leave_host_info(self) -> None:
+        """host.json removed — or, after a hand-over, naming the successor, so clients wait for it."""
         if self.successor_pid is not None and pid_alive(self.successor_pid):
             self._write_info(self.successor_pid, self.successor_kind, time.time())
         else:
             remove_host_info(self.home, os.getpid())
-        self.lock.release()
 
 
 async def _ask_handover(home: Path, kind: str) -> bool:
