@@ -220,3 +220,21 @@ def test_a_command_for_another_view_runs_on_its_own(home: Path, tmp_path: Path) 
     finally:
         code, err = host.stop()
     assert code == 0, err
+
+
+def test_host_json_naming_a_reused_pid_is_not_a_host(home: Path) -> None:
+    """A killed host's host.json may name a pid the system gave to another process since: not a host."""
+    import time
+
+    from aleph_gui.host.info import HostInfo, write_host_info
+
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        write_host_info(home, HostInfo(pid=other.pid, kind="headless", socket=str(home / "host.sock"), http=None,
+                                       token="t" * 43, started=time.time() - 3600))
+        none = ext(home, "host", "status")
+        assert none.returncode == 1 and "no host runs for" in none.stderr
+        called = ext(home, "call", "wasm-wat-text-tools", "uppercase", "--input", '{"text": "on my own"}')
+        assert called.returncode == 0 and json.loads(called.stdout) == {"text": "ON MY OWN"}
+    finally:
+        other.communicate(b"")

@@ -53,7 +53,7 @@ class HomeHosted(Exception):
 
 
 def who_hosts(home: Path, info: HostInfo | None) -> str:
-    if info is None or not pid_alive(info.pid):
+    if info is None or not info.alive:
         return f"{home} is already hosted by another process that holds {home / 'host.lock'}"
     return f"{home} is already hosted by the {info.kind} (pid {info.pid})"
 
@@ -99,7 +99,7 @@ class Hosting:
             # Once asked, host.json may name this process: the old host names its successor before it lets go.
             handing_to_us = asked and info is not None and info.pid == os.getpid()
             if not take_over or (info is not None and not handing_to_us and info.kind != "headless"
-                                 and pid_alive(info.pid)):
+                                 and info.alive):
                 raise HomeHosted(who_hosts(home, info), info)
             if time.monotonic() >= deadline:
                 what = f"the headless host (pid {info.pid})" if info is not None else "the host"

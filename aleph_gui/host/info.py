@@ -22,6 +22,7 @@ INFO_NAME = "host.json"
 KINDS = ("window", "headless")
 # sun_path holds 108 bytes with its NUL; longer paths are reached through /proc/self/fd (Linux).
 _MAX_SUN_PATH = 107
+_CLOCK_SLACK_S = 2.0  # /proc's boot time is rounded to the second; clocks drift a little
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,11 @@ class HostInfo:
 
     @property
     def alive(self) -> bool:
-        return pid_alive(self.pid)
+        """Is the process it names running — and the same process (a pid reused after a crash is not)?"""
+        if not pid_alive(self.pid):
+            return False
+        began = process_start_time(self.pid)
+        return began is None or began <= self.started + _CLOCK_SLACK_S
 
 
 def socket_path(home: Path) -> Path:
@@ -89,6 +94,18 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:  # alive, owned by someone else
         return True
     return True
+
+
+def process_start_time(pid: int) -> float | None:
+    """When a process started (unix seconds), from /proc; None where /proc does not say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22, counted after "pid (comm)"
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 class _Address:
