@@ -139,6 +139,10 @@ async def _watch(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     import asyncio
+    import logging
+
+    # What the core logs (a plugin process ready, restarted, killed) goes to stderr, as the window's does.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     from aleph_gui.core.paths import Locations
     from aleph_gui.host.serve import serve as run_host

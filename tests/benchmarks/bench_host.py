@@ -134,8 +134,9 @@ def p50(samples: list[float]) -> float:
 
 
 def result(metric: str, value: float, baseline: float, unit: str, goal: str, ok: bool, ratio: float) -> str:
-    return (f"RESULT {metric} value={value:.1f}{unit} baseline={baseline:.1f}{unit} ratio={ratio:.3f} "
-            f"goal={goal} {'ok' if ok else 'FAIL'}")
+    digits = 0 if unit == "calls" else 1  # counts are whole
+    return (f"RESULT {metric} value={value:.{digits}f}{unit} baseline={baseline:.{digits}f}{unit} "
+            f"ratio={ratio:.3f} goal={goal} {'ok' if ok else 'FAIL'}")
 
 
 def make_home(base: Path, name: str) -> Path:
