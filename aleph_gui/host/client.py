@@ -96,7 +96,7 @@ class SyncClient:
             end = self._buffer.find(b"\n")
             while end < 0:
                 try:
-                    chunk = self._sock.recv(1 << 20)
+                    chunk = self._sock.recv(1 << 16)
                 except TimeoutError:
                     raise HostGone(f"the host of {self.home} did not answer within {timeout:.0f} s") from None
                 except OSError as exc:
