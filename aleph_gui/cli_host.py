@@ -120,8 +120,21 @@ async def _watch(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await client.subscribe(lambda doc: cli_output.watch_line(args, doc))
+    # The contract: the first line is Ready, printed once subscribed; events that arrive before it wait for it.
+    early: list[dict[str, Any]] = []
+    ready = False
+
+    def show(doc: dict[str, Any]) -> None:
+        if ready:
+            cli_output.watch_line(args, doc)
+        else:
+            early.append(doc)
+
+    await client.subscribe(show)
     cli_output.watch_line(args, {"type": "Ready", "id": "", "time": time.time()})
+    ready = True
+    for doc in early:
+        cli_output.watch_line(args, doc)
     stopped = asyncio.ensure_future(stop.wait())
     gone = asyncio.ensure_future(client.closed())
     await asyncio.wait((stopped, gone), return_when=asyncio.FIRST_COMPLETED)

@@ -199,5 +199,5 @@ def test_help_lists_every_command() -> None:
     proc = subprocess.run([sys.executable, "-m", "aleph_gui.cli", "--help"], capture_output=True, text=True,
                           timeout=60)
     for command in ("list", "show", "validate", "enable", "disable", "grant", "revoke", "call", "fire",
-                    "skills", "install", "uninstall", "watch", "mcp", "service", "init"):
+                    "skills", "install", "uninstall", "watch", "mcp", "service", "init", "serve", "host"):
         assert command in proc.stdout
