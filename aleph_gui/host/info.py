@@ -117,7 +117,9 @@ class _Address:
         if len(text) <= _MAX_SUN_PATH:
             self.address: str = str(path)
             return
-        self._dir_fd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        if not os.path.isdir("/proc/self/fd"):
+            raise OSError(f"the socket path {path} is longer than {_MAX_SUN_PATH} bytes; use a shorter ALEPH_HOME")
+        self._dir_fd = os.open(path.parent, getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_CLOEXEC)
         self.address = f"/proc/self/fd/{self._dir_fd}/{path.name}"
 
     def __enter__(self) -> str:
