@@ -148,6 +148,8 @@ def find_host(home: Path, name: str, wait: float = HOST_WAIT_S) -> SyncClient | 
             return SyncClient.connect(home, name)
         except (FileNotFoundError, ConnectionRefusedError, HostGone, TimeoutError):
             pass
+        except OSError as exc:  # e.g. a socket this user may not open: say so, never a traceback
+            raise HostUnavailable(f"cannot reach the host of {home}: {exc.strerror or exc}") from None
         info = _host_coming(home)
         if info is None:
             return None
