@@ -118,3 +118,11 @@ def test_service_status_and_mcp_errors(ext: CliRunner, home: Path) -> None:
     no_server = ext("mcp", "tools", "wasm-wat-text-tools", "nope")
     assert no_server.returncode == 1
     assert "has no MCP server named 'nope' (its servers: none)" in no_server.stderr
+
+
+def test_install_takes_a_path_relative_to_where_the_command_runs(ext: CliRunner, home: Path) -> None:
+    """The host does not share the command's working folder: the path is made absolute before it is sent."""
+    out = ext("install", "plugins_demo/static-prompts")  # relative to ROOT, where `ext` runs
+    assert out.returncode == 0, out.stderr
+    assert (home / "plugins" / "static-prompts").is_dir()
+    assert "installed static-prompts" in out.stderr
