@@ -13,7 +13,7 @@ import gc
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.core.paths import Locations
@@ -38,20 +38,20 @@ async def serve(locations: Locations, *, safe_mode: bool = False, say: Callable[
         loop.add_signal_handler(sig, signalled.set)
     manager = ExtensionManager(locations, safe_mode=safe_mode, watch=True)
     try:
-        hosting.announce()
-        await manager.start()
-        server = await hosting.serve(manager)
+        try:
+            hosting.announce()
+            await manager.start()
+            server = await hosting.serve(manager)
+        except Exception as exc:  # the state database or the socket could not be opened: one sentence
+            say(f"aleph-ext serve: the host could not start: {exc}")
+            return 1
         # What start-up built lives as long as the host: out of the collector's generations, full GC passes
         # stay short under a steady stream of calls (the window does the same).
         gc.freeze()
         # Gateways on this loop start here, after the endpoint: the MCP/HTTP gateway of `serve --http`
         # (another task) sets `server.http` and calls `hosting.publish()` so host.json names its address.
         say(f"hosting {home} on {server.path} (pid {os.getpid()}); stop with Ctrl+C")
-        stopped = asyncio.ensure_future(signalled.wait())
-        handover = asyncio.ensure_future(hosting.stop_requested.wait())
-        await asyncio.wait((stopped, handover), return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
-        handover.cancel()
+        await _first(signalled.wait(), hosting.stop_requested.wait())
         if hosting.successor_pid is not None:
             say(f"handing over to the {hosting.successor_kind} (pid {hosting.successor_pid}): "
                 f"{server.in_flight} call(s) in flight will finish first")
@@ -59,21 +59,26 @@ async def serve(locations: Locations, *, safe_mode: bool = False, say: Callable[
             say(f"stopping: {server.in_flight} call(s) in flight will finish first")
         signalled.clear()
         draining = asyncio.ensure_future(hosting.stop_serving())
-        forced = asyncio.ensure_future(signalled.wait())
-        await asyncio.wait((draining, forced), return_when=asyncio.FIRST_COMPLETED)
+        await _first(asyncio.shield(draining), signalled.wait())
         if not draining.done():  # a second signal: do not wait for slow calls any longer
             say("stopping now: cancelling the calls still in flight")
             server.cancel_in_flight()
         await draining
-        forced.cancel()
         return 0
-    except Exception as exc:  # the manager could not start: one sentence, then a clean stop
-        say(f"aleph-ext serve: the host could not start: {exc}")
-        await hosting.stop_serving()
-        return 1
     finally:
+        await hosting.stop_serving()  # (nothing left to do after a clean stop)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await manager.stop()
         hosting.release()
         say("stopped")
+
+
+async def _first(*waits: Awaitable[object]) -> None:
+    """Wait until the first of `waits` is done; the others are cancelled."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
