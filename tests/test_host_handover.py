@@ -147,3 +147,30 @@ def test_the_window_takes_over_from_serve(home: Path, tmp_path: Path) -> None:
                 proc.kill()
                 proc.wait()
         host.kill()
+
+
+@needs_node
+def test_serve_finishes_calls_in_flight_on_a_signal_and_cancels_them_on_a_second(home: Path, tmp_path: Path) -> None:
+    release = tmp_path / "releases" / "never"
+    host = HostProcess(home, OPTIONS, ROOT)
+    host.wait_until_serving()
+    serve_err = Lines(host.proc.stderr)  # type: ignore[arg-type]
+    slow = popen(home, "aleph_gui.cli", "call", "waiter", "wait_for_file", "--input",
+                 json.dumps({"path": str(release)}))
+    try:
+        wait_for(lambda: (host_status(home) or {}).get("in_flight") == 1, what="the slow call to be in flight")
+        host.proc.send_signal(signal.SIGTERM)
+        serve_err.wait_for("stopping: 1 call(s) in flight will finish first")
+        assert host.proc.poll() is None and slow.poll() is None  # it waits for the call
+        host.proc.send_signal(signal.SIGTERM)
+        serve_err.wait_for("stopping now: cancelling the calls still in flight")
+        out, err = slow.communicate(timeout=60)
+        assert slow.returncode == 1
+        assert json.loads(out) == {"error": "the host stopped before 'call' finished"}
+        assert host.proc.wait(timeout=60) == 0
+        assert not (home / "host.json").exists() and not (home / "host.sock").exists()
+    finally:
+        if slow.poll() is None:
+            slow.kill()
+            slow.wait()
+        host.kill()
