@@ -1,7 +1,12 @@
 """`aleph-gui`: the desktop window on a qasync loop (Qt and asyncio share one thread).
 
+The open window is the home's host (`aleph_gui.host`): before its manager starts it takes the home's lock —
+asking a running `aleph-ext serve` to hand over first — and once the manager has started it serves the host
+endpoint on the same loop, so every client's calls show in its live hook log. When another window already
+hosts the home, it says so in a message and exits 1. SIGINT/SIGTERM close it cleanly.
+
 `--screenshot FILE` renders the real window offscreen once the manager has started and the
-models are filled, saves a PNG and exits 0 — for the README and for tests.
+models are filled, saves a PNG and exits 0 — for the README and for tests. It never hosts.
 """
 
 from __future__ import annotations
@@ -10,8 +15,13 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aleph_gui.host.hosting import Hosting
 
 log = logging.getLogger(__name__)
 
@@ -56,33 +66,54 @@ async def _screenshot(window, args: argparse.Namespace) -> int:  # type: ignore[
     return 0 if ok else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.screenshot and not os.environ.get("QT_QPA_PLATFORM"):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT/SIGTERM: the app closes cleanly (the host stops serving, host.json goes)."""
+    closing = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, closing.set)
+    return closing
 
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def _until(closing: asyncio.Event, done: asyncio.Future[None]) -> None:
+    """Wait for `done`, or for `closing`."""
+    stop = asyncio.ensure_future(closing.wait())
+    try:
+        await asyncio.wait((stop, done), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+
+
+async def _say_already_hosted(sentence: str, closing: asyncio.Event) -> int:
+    """Another window hosts this home: say so and exit 1 (there is never a second host)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    print(f"aleph-gui: {sentence}", file=sys.stderr, flush=True)
+    box = QMessageBox(QMessageBox.Icon.Information, "Aleph Extension Manager",
+                      f"Aleph is already open: {sentence}.\n\nUse the window that is open.")
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    box.finished.connect(lambda _result: _resolve(done))
+    box.open()
+    await _until(closing, done)
+    box.close()
+    return 1
+
+
+async def _open_window(args: argparse.Namespace, locations, hosting: Hosting | None,  # type: ignore[no-untyped-def]
+                       closing: asyncio.Event) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
-    from qasync import QEventLoop
 
     from aleph_gui.core.manager import ExtensionManager
-    from aleph_gui.core.paths import Locations
-    from aleph_gui.ui import theme
-    from aleph_gui.ui.icons import app_icon
     from aleph_gui.ui.main_window import APP_NAME, ORG_NAME, MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance()
     assert isinstance(app, QApplication)
-    app.setOrganizationName(ORG_NAME)
-    app.setApplicationName(APP_NAME)
-    app.setDesktopFileName("aleph-gui")
-    app.setWindowIcon(app_icon())
-    theme.apply_theme(app, args.theme)
-    loop = QEventLoop(app)
-    asyncio.set_event_loop(loop)
-
-    locations = Locations.from_args(args.home, args.project, no_builtin=args.no_builtin)
     manager = ExtensionManager(locations, safe_mode=args.safe_mode, watch=not args.screenshot)
     if args.screenshot:
         # a fresh settings file, so a screenshot never depends on (or changes) the user's layout
@@ -95,19 +126,73 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         window.resize(*SCREENSHOT_SIZE)
     window.show()
+    closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    app.lastWindowClosed.connect(lambda: _resolve(closed))
+    try:
+        if args.screenshot:
+            return await _screenshot(window, args)
+        if hosting is not None:
+            if await window.start():
+                # The manager runs: serve the endpoint on this loop (every client's calls show in the log).
+                await hosting.serve(manager)
+                # The window's HTTP gateway (its setting; another task) starts here, on this loop, after the
+                # endpoint: it sets `hosting.server.http` and calls `hosting.publish()`.
+            else:  # the window only shows what went wrong: leave the home to a host that can serve it
+                hosting.release()
+                hosting = None
+        await _until(closing, closed)
+        window.close()
+        return 0
+    finally:
+        if hosting is not None:
+            await hosting.stop_serving()  # calls in flight finish and are answered first
+        await window.wait_idle()
+        await manager.stop()
+        if hosting is not None:
+            hosting.release()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.screenshot and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+    from PySide6.QtWidgets import QApplication
+    from qasync import QEventLoop
+
+    from aleph_gui.core.paths import Locations
+    from aleph_gui.ui import theme
+    from aleph_gui.ui.icons import app_icon
+    from aleph_gui.ui.main_window import APP_NAME, ORG_NAME
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setOrganizationName(ORG_NAME)
+    app.setApplicationName(APP_NAME)
+    app.setDesktopFileName("aleph-gui")
+    app.setWindowIcon(app_icon())
+    # Closing the window ends `run()`, which stops serving, stops the manager and then ends the loop. Qt's own
+    # quit-on-last-window would stop the loop first and skip all of that (host.json left behind, exit 1).
+    app.setQuitOnLastWindowClosed(False)
+    theme.apply_theme(app, args.theme)
+    loop = QEventLoop(app)
+    asyncio.set_event_loop(loop)
+
+    locations = Locations.from_args(args.home, args.project, no_builtin=args.no_builtin)
 
     async def run() -> int:
-        closed = asyncio.Event()
-        app.lastWindowClosed.connect(closed.set)
-        try:
-            if args.screenshot:
-                return await _screenshot(window, args)
-            await window.start()
-            await closed.wait()
-            return 0
-        finally:
-            await window.wait_idle()
-            await manager.stop()
+        closing = _stop_on_signals()
+        hosting: Hosting | None = None
+        if not args.screenshot:
+            from aleph_gui.host.hosting import HomeHosted, Hosting
+
+            try:
+                hosting = await Hosting.claim(locations.home, "window", take_over=True)
+            except HomeHosted as exc:
+                return await _say_already_hosted(str(exc), closing)
+            hosting.announce()  # clients wait for this window instead of running on their own
+        return await _open_window(args, locations, hosting, closing)
 
     with loop:
         try:

@@ -6,13 +6,11 @@ temporary folder, so even code that falls back to the default home stays inside 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from host_support import MODES, CliRunner
 from plugin_files import PluginFiles, write_plugin
 
 from aleph_gui.core.paths import Locations
@@ -82,17 +80,16 @@ def local_corpus() -> Path:
     return LOCAL_CORPUS
 
 
+@pytest.fixture(params=MODES)
+def cli_mode(request: pytest.FixtureRequest) -> str:
+    """Each CLI test runs twice: with no host (the core in-process) and through a running `aleph-ext serve`."""
+    return str(request.param)
+
+
 @pytest.fixture
-def aleph_ext(home: Path, project: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run `aleph-ext` as a real subprocess against the tmp home/project (no builtin plugins)."""
-
-    def run(*args: str, check: bool = False, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "aleph_gui.cli", "--home", str(home), "--project", str(project),
-               "--no-builtin", *args]
-        env = {**os.environ, "ALEPH_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=project)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"aleph-ext {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
-        return proc
-
-    return run
+def aleph_ext(cli_mode: str, home: Path, project: Path) -> Iterator[CliRunner]:
+    """Run `aleph-ext` as a real subprocess against the tmp home/project (no builtin plugins), in-process or
+    through a host (`host_support.CliRunner`: started on the first command, checked to serve every command)."""
+    runner = CliRunner(cli_mode, home, project, cwd=project)
+    yield runner
+    runner.close()

@@ -1,4 +1,5 @@
-"""`aleph-ext` inventory commands, run as a user runs them: a real subprocess against a tmp home."""
+"""`aleph-ext` inventory commands, run as a user runs them: a real subprocess against a tmp home — each test
+both with no host and through a running `aleph-ext serve` (the `aleph_ext` fixture), same output either way."""
 
 from __future__ import annotations
 
@@ -37,7 +38,9 @@ def test_list_json_entries(plugins: None, aleph_ext: Run, home: Path) -> None:
     quiet, net, broken = listed["quiet"], listed["net-tool"], listed["Broken_Id"]
     assert (quiet["state"], quiet["format"], quiet["kind"], quiet["origin"]) == (
         "enabled", "aleph-toml", "static", "user")
-    assert quiet["capabilities"] == [{"type": "tool", "name": "hush", "description": ""}]
+    # A host runs the plugins, so its entries also say where each capability came from ("source").
+    assert [{k: c[k] for k in ("type", "name", "description")} for c in quiet["capabilities"]] == [
+        {"type": "tool", "name": "hush", "description": ""}]
     assert quiet["path"] == str(home / "plugins" / "quiet")
     assert net["state"] == "needs_review" and net["scope"]["granted"] is None
     assert net["scope"]["requested"]["network_access"]["mode"] == "any"
@@ -129,14 +132,14 @@ def test_conflicting_tool_names_show_on_both(make_plugin: Callable[..., Path], a
 def test_validate_folder_and_file(make_plugin: Callable[..., Path], aleph_ext: Run) -> None:
     good = make_plugin("quiet", {"plugin.toml": QUIET})
     bad = make_plugin("bad", {"plugin.toml": '[plugin]\nid = "bad"\nversion = "1.0.0"\nkind = "wasm"\n'})
-    ok = aleph_ext("validate", str(good))
+    ok = aleph_ext("validate", str(good), routed=False)
     assert ok.returncode == 0 and "valid: quiet (aleph-toml, plugin.toml)" in ok.stderr
-    failed = aleph_ext("validate", str(bad / "plugin.toml"))
+    failed = aleph_ext("validate", str(bad / "plugin.toml"), routed=False)
     assert failed.returncode == 1
     assert "error: plugin.toml: [plugin].entry — entry 'plugin.wasm' does not exist" in failed.stderr
-    doc = json.loads(aleph_ext("validate", str(bad), "--json").stdout)
+    doc = json.loads(aleph_ext("validate", str(bad), "--json", routed=False).stdout)
     assert doc["valid"] is False and doc["problems"][0]["field"] == "[plugin].entry"
-    missing = aleph_ext("validate", str(good / "nope.toml"))
+    missing = aleph_ext("validate", str(good / "nope.toml"), routed=False)
     assert missing.returncode == 1 and "does not exist" in missing.stderr
 
 
@@ -171,7 +174,8 @@ def test_global_options_work_after_the_command(plugins: None, home: Path, projec
 
 
 def test_safe_mode_flag(plugins: None, aleph_ext: Run) -> None:
-    listed = by_id(aleph_ext("--safe-mode", "list", "--json"))
+    # A host that is not in safe mode does not answer for a safe-mode command: it runs in-process.
+    listed = by_id(aleph_ext("--safe-mode", "list", "--json", routed=False))
     assert listed["quiet"]["state"] == "disabled"
     assert listed["quiet"]["state_reason"] == "safe mode: only builtin plugins run"
 
@@ -196,5 +200,5 @@ def test_help_lists_every_command() -> None:
     proc = subprocess.run([sys.executable, "-m", "aleph_gui.cli", "--help"], capture_output=True, text=True,
                           timeout=60)
     for command in ("list", "show", "validate", "enable", "disable", "grant", "revoke", "call", "fire",
-                    "skills", "install", "uninstall", "watch", "mcp", "service", "init"):
+                    "skills", "install", "uninstall", "watch", "mcp", "service", "init", "serve", "host"):
         assert command in proc.stdout
