@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 
 from aleph_gui.cli import main
+from aleph_gui.core.sandbox import sandbox_status
 
 Run = Callable[..., subprocess.CompletedProcess]
 
 QUIET = '[plugin]\nid = "quiet"\nname = "Quiet One"\nversion = "1.0.0"\n[[tools]]\nname = "hush"\n'
 NODE = ('[plugin]\nid = "net-tool"\nname = "Net Tool"\nversion = "0.2.0"\nkind = "nodejs"\nentry = "index.js"\n'
-        '[permissions]\nnetwork = true\nfilesystem = "read"\n[[tools]]\nname = "fetch"\nhandler = "fetch"\n')
+        '[permissions]\nnetwork = true\nfilesystem = { mode = "read", paths = ["/usr/share"] }\n'
+        '[[tools]]\nname = "fetch"\nhandler = "fetch"\n')
 
 
 @pytest.fixture
@@ -99,12 +101,16 @@ def test_show_in_plain_language(plugins: None, aleph_ext: Run) -> None:
     assert proc.returncode == 0
     out = proc.stdout
     assert "state:   needs_review" in out
-    assert "connect to any host on the internet — not enforced for Node.js plugins" in out
-    # Node's permission model follows symbolic links out of a granted folder: not claimed as enforced.
-    assert "read any file on this computer — partly enforced: Node.js's permission model" in out
+    if sandbox_status().available:  # what the OS sandbox holds, and what no sandbox can be given
+        assert "connect to any host on the internet — sandboxed (bubblewrap): its own network namespace" in out
+        assert "read files in /usr/share — sandboxed (bubblewrap): only the granted folders are visible" in out
+    else:  # never claimed where nothing holds it
+        assert "connect to any host on the internet — not sandboxed on this system" in out
+        assert "read files in /usr/share — not sandboxed on this system" in out
     assert "granted: nothing yet" in out
     doc = json.loads(aleph_ext("show", "net-tool", "--json").stdout)
-    assert doc["scope"]["enforcement"]["net:*"] == "not enforced for Node.js plugins"
+    assert doc["scope"]["enforcement"]["net:*"].startswith(
+        "sandboxed (bubblewrap)" if sandbox_status().available else "not sandboxed on this system")
     assert doc["manifest"]["entry"] == "index.js"
 
 

@@ -27,8 +27,10 @@ from aleph_gui.core.runtime.command import HOOK_ENV_KEPT, CommandRuntime
 from aleph_gui.core.state import StateDB
 
 INJECTION = "x;touch INJECTED;y"
-# Uses ${CLAUDE_PROJECT_DIR} unquoted, the way many real hooks do.
-PROBE = 'echo ${CLAUDE_PROJECT_DIR} > "${CLAUDE_PLUGIN_ROOT}/seen.txt"'
+# Uses ${CLAUDE_PROJECT_DIR} unquoted, the way many real hooks do, and reports what it saw as its block
+# reason (the hook runs in the plugin's OS sandbox: the block reason is how it speaks to the test).
+# Spliced into the text, the folder's name would end the echo early and leave "x" as the reason.
+PROBE = "echo ${CLAUDE_PROJECT_DIR} >&2; exit 2"
 
 
 def claude_plugin(parent: Path, command: str, name: str = "cc-probe") -> Path:
@@ -67,9 +69,9 @@ async def test_a_cwd_in_the_payload_never_becomes_shell_text(tmp_path: Path) -> 
     trap.mkdir()
     root = claude_plugin(tmp_path / "plugins", PROBE)
     result, _ = await fire_once(root, tmp_path, {"tool_name": "Bash", "cwd": str(trap)})
-    assert result.decision == "continue" and result.trace[0].error == ""
+    assert result.decision == "block" and result.trace[0].error == ""
     assert injected_files(tmp_path, Path.cwd()) == []
-    assert (root / "seen.txt").read_text().strip() == str(trap)  # the hook still sees the right folder
+    assert result.reason == str(trap)  # the hook still sees the right folder, as one value
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
@@ -92,25 +94,26 @@ async def test_a_hook_earlier_in_the_chain_cannot_inject_through_cwd(tmp_path: P
         await m.grant("cwd-mover")
         await m.grant("cc-probe")
         fired = await m.fire("PreToolUse", {"tool_name": "Bash", "cwd": str(tmp_path)})
-    assert [(t.plugin, t.decision) for t in fired.trace] == [("cwd-mover", "intercept"), ("cc-probe", "continue")]
-    assert injected_files(tmp_path, Path.cwd()) == []
-    assert (probe / "seen.txt").read_text().strip() == str(trap)
+    assert [(t.plugin, t.decision) for t in fired.trace] == [("cwd-mover", "intercept"), ("cc-probe", "block")]
+    assert injected_files(tmp_path, Path.cwd(), probe) == []
+    assert fired.reason == str(trap)
 
 
 async def test_the_hook_gets_a_small_environment_without_the_apps_secrets(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-123")
     monkeypatch.setenv("ALEPH_HOST_TOKEN", "token-test-secret-456")
-    root = claude_plugin(tmp_path / "plugins", 'env > "${CLAUDE_PLUGIN_ROOT}/env.txt"')
+    root = claude_plugin(tmp_path / "plugins", "env >&2; exit 2")
     result, _ = await fire_once(root, tmp_path, {"tool_name": "Bash", "cwd": str(tmp_path)})
-    assert result.decision == "continue"
-    env = dict(line.split("=", 1) for line in (root / "env.txt").read_text().splitlines() if "=" in line)
-    assert "secret" not in (root / "env.txt").read_text()
+    assert result.decision == "block"
+    env = dict(line.split("=", 1) for line in result.reason.splitlines() if "=" in line)
+    assert "secret" not in result.reason
     assert env["CLAUDE_PLUGIN_ROOT"] == str(root) and env["CLAUDE_PROJECT_DIR"] == str(tmp_path)
-    assert env["ALEPH_PLUGIN_ID"] == "cc-probe" and env["PATH"] == os.environ["PATH"]
+    # the app's PATH, or the sandbox's own system PATH
+    assert env["ALEPH_PLUGIN_ID"] == "cc-probe" and env["PATH"] in (os.environ["PATH"], "/usr/local/bin:/usr/bin:/bin")
     # sh itself adds a few (PWD, SHLVL, _): everything else is on the documented list.
     allowed = set(HOOK_ENV_KEPT) | {"CLAUDE_PLUGIN_ROOT", "CLAUDE_PROJECT_DIR", "ALEPH_PLUGIN_ID", "PWD", "SHLVL",
-                                    "_", "OLDPWD"}
+                                    "_", "OLDPWD", "HOME", "TMPDIR"}
     assert set(env) <= allowed, set(env) - allowed
 
 
@@ -122,7 +125,7 @@ async def test_a_huge_block_reason_is_cut_before_it_reaches_the_user(tmp_path: P
 
     reason = "z" * 100_000
     answer = json.dumps({"decision": "block", "reason": reason})
-    (tmp_path / "answer.json").write_text(answer)
-    root = claude_plugin(tmp_path / "plugins", f"cat {tmp_path / 'answer.json'}", name="cc-json")
+    root = claude_plugin(tmp_path / "plugins", 'cat "${CLAUDE_PLUGIN_ROOT}/answer.json"', name="cc-json")
+    (root / "answer.json").write_text(answer)
     result, _ = await fire_once(root, tmp_path, {"tool_name": "Bash"})
     assert result.decision == "block" and result.reason == "z" * PLUGIN_TEXT_CAP + TRUNCATED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import textwrap
@@ -18,6 +19,7 @@ from aleph_gui.core.hooks import FireResult, HookExecutor
 from aleph_gui.core.loader import hook_handlers
 from aleph_gui.core.manifest.claude import parse_claude_plugin
 from aleph_gui.core.runtime.command import CommandRuntime
+from aleph_gui.core.scope import FileAccess
 from aleph_gui.core.state import StateDB
 
 DEMO = Path(__file__).resolve().parent.parent / "plugins_demo" / "claude-safety-guard"
@@ -44,7 +46,11 @@ async def load(root: Path, tmp_path: Path, **handler_kw: Any) -> tuple[HookExecu
     result = parse_claude_plugin(root, ".claude-plugin/plugin.json")
     assert result.manifest is not None, result.problems
     logs: list[str] = []
-    ctx = runtime_context(result.manifest, root, StateDB(tmp_path / "state.db"),
+    # The hooks run in the plugin's OS sandbox: the tests grant it this test's folder, where they look
+    # at what the hook wrote.
+    granted = result.manifest.scope.model_copy(update={"file_access": FileAccess(mode="read_write",
+                                                                                 paths=[str(tmp_path)])})
+    ctx = runtime_context(result.manifest, root, StateDB(tmp_path / "state.db"), scope=granted,
                           log=lambda lvl, msg: logs.append(f"{lvl}: {msg}"))
     runtime = CommandRuntime(ctx)
     await runtime.start()
@@ -152,21 +158,27 @@ async def test_plain_text_or_broken_json_on_stdout_continues(tmp_path: Path) -> 
 
 
 async def test_a_hung_hook_times_out_and_its_whole_process_group_is_killed(tmp_path: Path) -> None:
-    pidfile = tmp_path / "child.pid"
-    script = f"""
-    sleep 30 &
-    echo $! > "{pidfile}"
+    script = """
+    sleep 31 &
     sleep 30
     """
-    started = time.monotonic()
-    result, _ = await fire(tmp_path, script, BASH, timeout=0.5)
-    assert time.monotonic() - started < 10
-    assert result.decision == "continue" and "timed out after 500 ms" in result.trace[0].error
-    child = int(pidfile.read_text())
-    deadline = time.monotonic() + 5
-    while psutil.pid_exists(child) and psutil.Process(child).status() != psutil.STATUS_ZOMBIE:
-        assert time.monotonic() < deadline, "the hook's background child survived the timeout"
-        time.sleep(0.05)
+    ex, runtime, _ = await load(make_plugin(tmp_path, script, timeout=0.5), tmp_path)
+    try:
+        started = time.monotonic()
+        result = await ex.fire("PreToolUse", BASH)
+        assert time.monotonic() - started < 10
+        assert result.decision == "continue" and "timed out after 500 ms" in result.trace[0].error
+
+        def hook_processes() -> list[psutil.Process]:  # the hook's own and its background child
+            return [p for p in psutil.Process().children(recursive=True)
+                    if p.is_running() and p.status() != psutil.STATUS_ZOMBIE and p.cmdline()[:1] == ["sleep"]]
+
+        deadline = time.monotonic() + 5
+        while hook_processes():  # killed by the timeout, not by stopping the runtime: it still runs
+            assert time.monotonic() < deadline, "the hook's background child survived the timeout"
+            await asyncio.sleep(0.05)
+    finally:
+        await runtime.stop()
 
 
 async def test_a_flooding_hook_is_capped_and_still_decides(tmp_path: Path) -> None:

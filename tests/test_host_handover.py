@@ -122,7 +122,7 @@ def test_the_window_takes_over_from_serve(home: Path, tmp_path: Path) -> None:
 
         # `watch` followed on its own: a call from another terminal shows up in it
         assert ext(home, "fire", "message_received", "--payload", '{"text": "after the hand-over"}').returncode == 0
-        traced = json.loads(watched.wait_for('"HookTraced"'))
+        traced = json.loads(watched.wait_for('"message_received"'))
         assert (traced["event"], traced["client"]) == ("message_received", "cli")
 
         # no second host: a second window says so and exits 1; serve exits 1 naming the window

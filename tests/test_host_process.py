@@ -66,6 +66,7 @@ def test_a_host_killed_with_sigkill_never_blocks_the_next_one(home: Path) -> Non
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_serve_stops_cleanly_on_a_signal(home: Path, sig: int) -> None:
     shutil.copytree(DEMOS / "node-jsonrpc-server", home / "plugins" / "node-jsonrpc-server")
+    assert ext(home, "grant", "node-jsonrpc-server").returncode == 0  # a Node.js plugin runs once approved
     host = HostProcess(home, OPTIONS, ROOT)
     host.wait_until_serving()
     called = ext(home, "call", "node-jsonrpc-server", "text_stats", "--input", '{"text": "a b c"}')
@@ -142,6 +143,7 @@ def test_a_fire_from_the_cli_reaches_a_subscriber_as_a_trace_from_cli(home: Path
 @needs_node
 def test_a_service_started_from_the_cli_keeps_running_in_the_host(home: Path) -> None:
     shutil.copytree(DEMOS / "node-jsonrpc-server", home / "plugins" / "node-jsonrpc-server")
+    assert ext(home, "grant", "node-jsonrpc-server").returncode == 0  # a Node.js plugin runs once approved
     host = HostProcess(home, OPTIONS, ROOT)
     try:
         host.wait_until_serving()
@@ -213,7 +215,8 @@ def test_a_command_for_another_view_runs_on_its_own(home: Path, tmp_path: Path) 
         host.wait_until_serving()
         before = host_status(home)["served"]  # type: ignore[index]
         listed = json.loads(ext(home, "--project", str(project), "list", "--json").stdout)
-        assert {(p["origin"], p["state"]) for p in listed} == {("project", "enabled"), ("user", "overridden")}
+        # (the project folder is not trusted: its plugin waits, and overrides the user's copy all the same)
+        assert {(p["origin"], p["state"]) for p in listed} == {("project", "needs_review"), ("user", "overridden")}
         assert host_status(home)["served"] == before  # type: ignore[index]
         ext(home, "list", "--json")  # the host's own view (cwd ROOT has no .aleph folder)
         assert host_status(home)["served"] == before + 1  # type: ignore[index]

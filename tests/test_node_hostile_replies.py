@@ -85,7 +85,7 @@ def test_the_cli_says_one_sentence_and_prints_no_traceback(hostile: Path, aleph_
     deep = aleph_ext("call", "hostile", "deep", "--input", "{}")
     assert deep.returncode != 0
     assert "Traceback" not in deep.stderr and "RecursionError" not in deep.stderr
-    assert deep.stderr.strip().splitlines() == ["hostile: tool 'deep' failed: answered with JSON nested "
+    assert deep.stderr.strip().splitlines() == ["aleph-ext: hostile: tool 'deep' failed: answered with JSON nested "
                                                 "too deeply to read"]
     loud = aleph_ext("call", "hostile", "loud", "--input", "{}")
     assert loud.returncode != 0 and TRUNCATED in loud.stderr and len(loud.stderr) < PLUGIN_TEXT_CAP + 200

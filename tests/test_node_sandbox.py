@@ -132,3 +132,22 @@ async def test_a_host_allow_list_lets_exactly_those_hosts_through(
     refused = await call(scope, tmp_path, "fetch", {"url": f"http://localhost:{port}/not-granted"})
     assert refused["ok"] is False or refused.get("status") == 403
     assert hits == ["/granted"]
+
+
+async def test_a_grant_no_sandbox_can_give_stops_the_plugin_with_one_sentence(tmp_path: Path) -> None:
+    from aleph_gui.core.manager import ExtensionManager
+    from aleph_gui.core.paths import Locations
+
+    home = tmp_path / "home"
+    root = home / "plugins" / "greedy"
+    shutil.copytree(SNOOP, root)
+    package = json.loads((root / "package.json").read_text())
+    package["name"] = "greedy"
+    package["aleph"]["scope"]["file_access"] = {"mode": "read", "paths": ["/"]}
+    (root / "package.json").write_text(json.dumps(package))
+    async with ExtensionManager(Locations(home=home, project=tmp_path, builtin=None)) as m:
+        row = next(r for r in m.plugin("greedy").permissions if r.key == "file:read:/")
+        assert row.enforcement.value == "refused" and row.permission.risk == "high"
+        info = await m.grant("greedy")
+        assert info.state == "failed"
+        assert "read-only folder / cannot be granted: it resolves to / (the whole system)" in info.state_reason

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from aleph_gui.core.review import Enforcement, enforcement
+import pytest
+
+from aleph_gui.core.review import Enforcement, enforcement, permission_rows
+from aleph_gui.core.sandbox import SandboxStatus, sandbox_status
 from aleph_gui.core.scope import (
     FileAccess,
     NetworkAccess,
@@ -39,10 +43,11 @@ def test_permissions_in_plain_words_highest_risk_first() -> None:
     s = scope(allowed_apis=["log", "kv"], shell=True, file_access=FileAccess(mode="read", paths=["~/notes"]),
               network_access=NetworkAccess(mode="allow", hosts=["api.example.com"]))
     perms = s.permissions()
-    assert perms[0].text == "run shell commands as you, outside any sandbox" and perms[0].risk == "high"
+    (shell,) = [p for p in perms if p.key == "shell"]
+    assert shell.text == "run programs and shell commands" and shell.risk == "medium"
     texts = [p.text for p in perms]
     assert "read files in ~/notes" in texts and "connect to api.example.com" in texts
-    assert risk_of(s) == "high"
+    assert risk_of(s) == "medium"  # in its sandbox; review.py raises what no sandbox contains to high
 
 
 def test_diff_shows_only_what_widens() -> None:
@@ -65,11 +70,36 @@ def test_no_grant_covers_only_log() -> None:
     assert is_covered(read_write, scope(file_access=FileAccess(mode="read", paths=["/tmp"])))
 
 
+SANDBOXED = SandboxStatus(True, bwrap="/usr/bin/bwrap", version="0.8.0")
+NO_SANDBOX = SandboxStatus(False, "bubblewrap is not installed (apt install bubblewrap)")
+
+
 def test_enforcement_labels_never_overclaim() -> None:
-    assert enforcement("nodejs", "net:*") == (Enforcement.NOT_ENFORCED, "not enforced for Node.js plugins")
     assert enforcement("wasm", "net:api.example.com")[0] is Enforcement.ENFORCED
-    assert enforcement("claude", "shell") == (Enforcement.RUNS_AS_YOU, "not sandboxed: runs as you")
     assert enforcement("static", "file:read:/")[0] is Enforcement.DECLARED_ONLY
+    # with an OS sandbox: what it holds, and what no sandbox can be given
+    assert enforcement("nodejs", "net:*", SANDBOXED)[1].startswith("sandboxed (bubblewrap): its own network")
+    assert enforcement("claude", "shell", SANDBOXED)[0] is Enforcement.ENFORCED
+    assert enforcement("nodejs", "file:read:/", SANDBOXED)[0] is Enforcement.REFUSED
+    assert enforcement("nodejs", f"file:read:{Path.home()}", SANDBOXED)[0] is Enforcement.REFUSED
+    assert enforcement("nodejs", "file:read:/usr/share", SANDBOXED)[0] is Enforcement.ENFORCED
+    # without one: said so, never claimed
+    how, sentence = enforcement("nodejs", "net:*", NO_SANDBOX)
+    assert how is Enforcement.NOT_ENFORCED and sentence.startswith("not sandboxed on this system (bubblewrap is not")
+    assert enforcement("claude", "shell", NO_SANDBOX)[0] is Enforcement.RUNS_AS_YOU
+    assert enforcement("nodejs", "process:nodejs", NO_SANDBOX)[0] is Enforcement.RUNS_AS_YOU
+
+
+def test_what_no_sandbox_contains_counts_as_high_risk(monkeypatch: pytest.MonkeyPatch) -> None:
+    wanted = scope(shell=True, node_process=True)
+    monkeypatch.setenv("ALEPH_SANDBOX", "off")
+    rows = permission_rows("nodejs", wanted, None, preapproved=False)
+    assert {r.key: r.permission.risk for r in rows if r.key != "api:log"} == {"shell": "high", "process:nodejs": "high"}
+    monkeypatch.delenv("ALEPH_SANDBOX")
+    if sandbox_status().available:
+        rows = permission_rows("nodejs", wanted, None, preapproved=False)
+        assert {r.key: r.permission.risk for r in rows if r.key != "api:log"} == {"shell": "medium",
+                                                                                  "process:nodejs": "low"}
 
 
 def test_digest_is_stable_and_exact() -> None:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from aleph_gui.core.sandbox import sandbox_status
+
 Run = Callable[..., subprocess.CompletedProcess]
 
 
@@ -24,14 +26,14 @@ def _hook_toml(marker: Path) -> dict[str, Any]:
     return {"aleph.plugin.toml": (
         '[plugin]\nid = "sneaky"\nname = "Sneaky"\nversion = "1.0.0"\n\n'
         '[[hooks]]\nevent = "PreToolUse"\n'
-        f'details = {{ hook_type = "command", command = "touch {marker}" }}\n')}
+        f'details = {{ hook_type = "command", command = "touch {marker}; echo HOOK-RAN >&2; exit 2" }}\n')}
 
 
 def _hook_json(marker: Path) -> dict[str, Any]:
     return {"aleph.plugin.json": {
         "plugin": {"id": "sneaky", "name": "Sneaky", "version": "1.0.0"},
         "capabilities": [{"type": "hook", "event": "PreToolUse",
-                          "details": {"hook_type": "command", "command": f"touch {marker}"}}]}}
+                          "details": {"hook_type": "command", "command": f"touch {marker}; echo HOOK-RAN >&2; exit 2"}}]}}
 
 
 def _hook_package_json(marker: Path) -> dict[str, Any]:
@@ -39,13 +41,13 @@ def _hook_package_json(marker: Path) -> dict[str, Any]:
         "name": "sneaky", "version": "1.0.0",
         "aleph": {"kind": "static", "capabilities": [
             {"type": "hook", "event": "PreToolUse",
-             "details": {"hook_type": "command", "command": f"touch {marker}"}}]}}}
+             "details": {"hook_type": "command", "command": f"touch {marker}; echo HOOK-RAN >&2; exit 2"}}]}}}
 
 
 def _hook_claude_inline(marker: Path) -> dict[str, Any]:
     return {".claude-plugin/plugin.json": {
         "name": "sneaky", "version": "1.0.0",
-        "hooks": {"PreToolUse": [{"matcher": "", "hooks": [{"type": "command", "command": f"touch {marker}"}]}]}}}
+        "hooks": {"PreToolUse": [{"matcher": "", "hooks": [{"type": "command", "command": f"touch {marker}; echo HOOK-RAN >&2; exit 2"}]}]}}}
 
 
 HOOK_FORMATS = {"aleph-toml": _hook_toml, "aleph-json": _hook_json, "package-json": _hook_package_json,
@@ -64,19 +66,23 @@ def test_a_command_hook_in_any_format_waits_for_review_and_does_not_run(
     marker = tmp_path / "HOOK-RAN"
     make_plugin("sneaky", HOOK_FORMATS[fmt](marker))
     shown = _listed(aleph_ext, "sneaky")
-    assert shown["state"] == "needs_review" and shown["scope"]["risk"] == "high"
+    assert shown["state"] == "needs_review"
+    assert shown["scope"]["risk"] == ("medium" if sandbox_status().available else "high")
     assert [p["key"] for p in shown["scope"]["pending"]] == ["shell"]
     text = aleph_ext("show", "sneaky").stdout
-    assert "run shell commands as you, outside any sandbox — not sandboxed: runs as you" in text
+    assert "run programs and shell commands — " + (
+        "sandboxed (bubblewrap)" if sandbox_status().available else "not sandboxed on this system") in text
     assert "nothing needed" not in text
 
-    fired = aleph_ext("fire", "PreToolUse", "--payload", '{"tool_name": "Bash"}')
+    fired = aleph_ext("fire", "PreToolUse", "--payload", '{"tool_name": "Bash"}', "--json")
     assert fired.returncode == 0, fired.stderr
+    assert json.loads(fired.stdout)["decision"] == "continue"
     assert not marker.exists(), "an unreviewed command hook ran"
 
     assert aleph_ext("grant", "sneaky").returncode == 0
-    assert aleph_ext("fire", "PreToolUse", "--payload", '{"tool_name": "Bash"}').returncode == 0
-    assert marker.exists()  # approved: the very same hook runs
+    fired = aleph_ext("fire", "PreToolUse", "--payload", '{"tool_name": "Bash"}', "--json")
+    assert json.loads(fired.stdout)["reason"] == "HOOK-RAN"  # approved: the very same hook runs
+    assert marker.exists() is not sandbox_status().available  # in its sandbox, this folder is out of reach
 
 
 def test_an_mcp_server_command_in_an_aleph_manifest_waits_for_review(
@@ -95,8 +101,10 @@ def test_an_mcp_server_command_in_an_aleph_manifest_waits_for_review(
     assert not marker.exists(), "an unreviewed MCP server command ran"
 
     aleph_ext("grant", "sneaky", check=True)
-    aleph_ext("mcp", "tools", "sneaky", "srv")  # not a real server: it fails after running
-    assert marker.exists()
+    ran = aleph_ext("mcp", "tools", "sneaky", "srv")  # approved: it runs (not a real server: it fails after)
+    assert "MCP server 'srv' failed" in ran.stderr
+    # and it ran inside its OS sandbox, which sees nothing of this folder: the marker stays out
+    assert marker.exists() is not sandbox_status().available
 
 
 def test_a_remote_mcp_server_asks_for_its_host(make_plugin: Callable[..., Path], aleph_ext: Run) -> None:
@@ -127,10 +135,13 @@ def test_a_node_plugin_asking_for_nothing_is_reviewed_before_its_process_starts(
         "index.js": ("module.exports = { register(api) { api.registerTool({ name: 'hi', "
                      "execute: async () => 'hello' }); } };\n")})
     shown = _listed(aleph_ext, "quiet-node")
-    assert shown["state"] == "needs_review" and shown["scope"]["risk"] == "high"
+    sandboxed = sandbox_status().available
+    assert shown["state"] == "needs_review" and shown["scope"]["risk"] == ("low" if sandboxed else "high")
     (row,) = [r for r in shown["scope"]["rows"] if r["key"] == "process:nodejs"]
     assert row["text"] == "run its own Node.js program on this computer" and not row["approved"]
-    assert row["enforcement"] == "not_enforced" and row["enforcement_text"].startswith("not sandboxed yet")
+    assert (row["enforcement"], row["enforcement_text"].split(":")[0]) == (
+        ("enforced", "sandboxed (bubblewrap)") if sandboxed else ("runs_as_you", "not sandboxed on this system (…)"
+                                                                    .split(":")[0]))
 
     refused = aleph_ext("call", "quiet-node", "hi", "--input", "{}")
     assert refused.returncode != 0 and "aleph-ext grant quiet-node" in refused.stderr

@@ -82,7 +82,9 @@ class PluginInfo:
 
     @property
     def risk(self) -> str:
-        return min((p.risk for p in self.requested_permissions), key=lambda r: RISK_ORDER[r], default="low")
+        """The highest risk of what it asks for, as contained on this machine (review.py)."""
+        asked = [r.permission for r in self.permissions if r.requested] or self.requested_permissions
+        return min((p.risk for p in asked), key=lambda r: RISK_ORDER[r], default="low")
 
     @property
     def waiting(self) -> list[PermissionRow]:
@@ -114,7 +116,8 @@ class PluginInfo:
                 "granted_at": self.grant.granted_at if self.grant else None,
                 "needs_review": self.state == "needs_review",
                 "risk": self.risk,
-                "permissions": [p.model_dump() for p in self.requested_permissions],
+                "permissions": [r.permission.model_dump() for r in self.permissions if r.requested]
+                or [p.model_dump() for p in self.requested_permissions],
                 "pending": [r.permission.model_dump() for r in self.waiting],
                 "rows": [r.to_json() for r in self.permissions],
             },

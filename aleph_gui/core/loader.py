@@ -161,8 +161,13 @@ class LoadedPlugin:
         """Build and start the runtime; raises AlephError when the plugin cannot run."""
         cls = runtime_class(self.manifest)
         if cls is not None:
-            self.runtime = TrackedRuntime(cls(ctx))
-            await self.runtime.start()
+            runtime = TrackedRuntime(cls(ctx))
+            try:
+                await runtime.start()
+            except BaseException:  # a runtime that started half-way (a sandbox, a process) leaves nothing
+                await runtime.stop()
+                raise
+            self.runtime = runtime
         if self.manifest.of_type("mcp_server"):
             from aleph_gui.core.runtime.mcp_servers import McpServers
 

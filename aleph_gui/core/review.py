@@ -5,10 +5,12 @@ The UI and the CLI render these typed rows; they never parse permission keys or 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from aleph_gui.core.sandbox import SandboxStatus, sandbox_status
 from aleph_gui.core.scope import RISK_ORDER, Permission, Scope, covers, is_covered
 
 
@@ -19,41 +21,69 @@ class Enforcement(StrEnum):
     NOT_ENFORCED = "not_enforced"  # the code could do more than the grant says
     DECLARED_ONLY = "declared_only"  # no code of this plugin runs in a sandbox
     RUNS_AS_YOU = "runs_as_you"  # programs run with the user's own rights
+    REFUSED = "refused"  # no sandbox can give this: the plugin will not start with it
 
 
-# What each runtime enforces, per permission family: (how, sentence). `shell` is never listed here:
-# whatever the kind, a granted `shell` means programs (command hooks, stdio MCP servers, a Node
-# plugin's child processes) run with the user's own rights until the OS sandbox of issue 13 lands.
-_BY_KIND: dict[str, dict[str, tuple[Enforcement, str]]] = {
-    "wasm": {
-        "api": (Enforcement.ENFORCED, "enforced (host functions withheld)"),
-        "file": (Enforcement.ENFORCED, "enforced (WASI allowed paths)"),
-        "net": (Enforcement.ENFORCED, "enforced (Extism allowed hosts)"),
-    },
-    "nodejs": {
-        "api": (Enforcement.ENFORCED, "enforced (host API checked by the app)"),
-        # Node's permission model follows symbolic links out of a granted folder (issue 13, finding 4).
-        "file": (Enforcement.NOT_ENFORCED, "partly enforced: Node.js's permission model limits paths but "
-                                           "follows symbolic links out of them"),
-        "net": (Enforcement.NOT_ENFORCED, "not enforced for Node.js plugins"),
-        "process": (Enforcement.NOT_ENFORCED, "not sandboxed yet: Node.js's permission model limits its files "
-                                              "and child processes, not its network or signals to your "
-                                              "other programs"),
-    },
+_SANDBOXED = "sandboxed (bubblewrap)"
+# What each runtime enforces, per permission family, with an OS sandbox / without one.
+_WASM: dict[str, tuple[Enforcement, str]] = {
+    "api": (Enforcement.ENFORCED, "enforced (host functions withheld)"),
+    "file": (Enforcement.ENFORCED, "enforced (WASI allowed paths)"),
+    "net": (Enforcement.ENFORCED, "enforced (Extism allowed hosts)"),
 }
-_RUNS_AS_YOU = (Enforcement.RUNS_AS_YOU, "not sandboxed: runs as you")
-_DECLARED_ONLY = (Enforcement.DECLARED_ONLY, "declared only (no code of this plugin runs in a sandbox)")
 
 
-def enforcement(kind: str, permission_key: str) -> tuple[Enforcement, str]:
-    """How a permission is enforced for a plugin of this kind: the typed answer and its sentence."""
+def _sandboxed(family: str) -> tuple[Enforcement, str]:
+    return Enforcement.ENFORCED, {
+        "api": "enforced (host API checked by the app)",
+        "file": f"{_SANDBOXED}: only the granted folders are visible, at their resolved paths; Node.js's "
+                "permission model is a second layer inside",
+        "net": f"{_SANDBOXED}: its own network namespace; a host list is enforced by the app's filtering proxy",
+        "process": f"{_SANDBOXED}: its own process namespace; it cannot see or signal the app or your other "
+                   "programs, and sees only its folder and its grants",
+        "shell": f"{_SANDBOXED}: the programs it runs see only its folder and its grants, with the network it "
+                 "was granted",
+    }.get(family, "declared only")
+
+
+def _unsandboxed(family: str, why: str) -> tuple[Enforcement, str]:
+    not_here = f"not sandboxed on this system ({why})"
+    if family == "api":
+        return Enforcement.ENFORCED, "enforced (host API checked by the app)"
+    if family == "file":
+        return Enforcement.NOT_ENFORCED, (f"{not_here}: Node.js's permission model limits paths but follows "
+                                          "symbolic links out of them")
+    if family == "net":
+        return Enforcement.NOT_ENFORCED, f"{not_here}: it can reach any host, and services on this computer"
+    return Enforcement.RUNS_AS_YOU, f"{not_here}: it runs as you"
+
+
+def _refused(key: str) -> bool:
+    """A folder no sandbox can give (`/`, the home folder or one holding it): the plugin does not start."""
+    family, _, rest = key.partition(":")
+    if family != "file":
+        return False
+    path = rest.partition(":")[2]
+    home = os.path.realpath(os.path.expanduser("~"))
+    return path in ("/", "*") or home == path or home.startswith(path.rstrip("/") + "/")
+
+
+def enforcement(kind: str, permission_key: str, sandbox: SandboxStatus | None = None) -> tuple[Enforcement, str]:
+    """How a permission is enforced for a plugin of this kind on this machine: the typed answer and its
+    sentence. Plugin processes (Node.js plugins, command hooks, MCP stdio servers) run in the OS
+    sandbox where this system has one, and as the user where it has none — said so, never claimed."""
     family = permission_key.split(":", 1)[0]
-    if family == "shell":
-        return _RUNS_AS_YOU
-    by_kind = _BY_KIND.get(kind)
-    if by_kind is None:
-        return _DECLARED_ONLY
-    return by_kind.get(family, (Enforcement.DECLARED_ONLY, "declared only"))
+    if kind == "wasm" and family in _WASM:
+        return _WASM[family]
+    if family not in ("shell", "process") and kind != "nodejs":
+        return Enforcement.DECLARED_ONLY, "declared only (no code of this plugin runs in a sandbox)"
+    status = sandbox or sandbox_status()
+    if not status.available:
+        return _unsandboxed(family, status.reason)
+    if _refused(permission_key):
+        return Enforcement.REFUSED, ("refused: no sandbox can give a plugin this folder (it holds your whole "
+                                     "home or system); the plugin will not start with it")
+    return _sandboxed(family)
 
 
 @dataclass(frozen=True)
@@ -79,6 +109,13 @@ class PermissionRow:
                 "enforcement": self.enforcement.value, "enforcement_text": self.sentence}
 
 
+def _row(kind: str, perm: Permission, requested: bool, approved: bool) -> PermissionRow:
+    how, sentence = enforcement(kind, perm.key)
+    if how in (Enforcement.NOT_ENFORCED, Enforcement.RUNS_AS_YOU, Enforcement.REFUSED) and perm.risk != "high":
+        perm = perm.model_copy(update={"risk": "high"})  # what is not contained counts as high risk
+    return PermissionRow(perm, requested, approved, how, sentence)
+
+
 def review_needed(requested: Scope, granted: Scope | None, *, preapproved: bool) -> bool:
     """Builtin plugins are pre-approved; others need a grant covering what they request."""
     if preapproved or not requested.needs_review():
@@ -95,11 +132,9 @@ def permission_rows(kind: str, requested: Scope, granted: Scope | None, *, preap
     rows = []
     for perm in asked:
         approved = preapproved or perm.key == "api:log" or covers(granted_perms, perm)
-        how, sentence = enforcement(kind, perm.key)
-        rows.append(PermissionRow(perm, True, approved, how, sentence))
+        rows.append(_row(kind, perm, True, approved))
     for key, perm in granted_perms.items():
         if key not in asked_keys:
-            how, sentence = enforcement(kind, key)
-            rows.append(PermissionRow(perm, False, True, how, sentence))
+            rows.append(_row(kind, perm, False, True))
     rows.sort(key=lambda r: (RISK_ORDER[r.permission.risk], r.key))
     return rows

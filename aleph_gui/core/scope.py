@@ -30,9 +30,8 @@ KNOWN_APIS: dict[str, tuple[str, Risk]] = {
 }
 
 NODE_PROCESS_KEY = "process:nodejs"
-# High while nothing but Node's own permission model contains the process (it can signal other
-# programs and reach the network); the OS sandbox of issue 13 is what may lower it.
-NODE_PROCESS_RISK: Risk = "high"
+# Risk in its OS sandbox; where this system has no sandbox the review raises it to high (review.py).
+NODE_PROCESS_RISK: Risk = "low"
 
 
 class FileAccess(BaseModel):
@@ -78,7 +77,7 @@ class Scope(BaseModel):
     allowed_apis: list[str] = Field(default_factory=lambda: ["log"])
     file_access: FileAccess = Field(default_factory=FileAccess)
     network_access: NetworkAccess = Field(default_factory=NetworkAccess)
-    # Runs programs as the user, outside any sandbox (command hooks, stdio MCP servers,
+    # Runs programs (command hooks, stdio MCP servers,
     # Aleph's `permissions.shell`, child processes of Node plugins).
     shell: bool = False
     # Runs its own Node.js process (every `kind = "nodejs"` plugin; derived from the manifest, never written).
@@ -130,7 +129,8 @@ class Permission(BaseModel):
 # The permissions that never vary, built once: listing thousands of plugins asks for them many times.
 _API_PERMISSIONS = {api: Permission(key=f"api:{api}", text=text, risk=risk) for api, (text, risk) in KNOWN_APIS.items()}
 _ANY_HOST = Permission(key="net:*", text="connect to any host on the internet", risk="high")
-_SHELL = Permission(key="shell", text="run shell commands as you, outside any sandbox", risk="high")
+# Medium in the OS sandbox (the programs see only the plugin's folder and grants); high without one.
+_SHELL = Permission(key="shell", text="run programs and shell commands", risk="medium")
 _NODE_PROCESS = Permission(key=NODE_PROCESS_KEY, text="run its own Node.js program on this computer",
                            risk=NODE_PROCESS_RISK)
 

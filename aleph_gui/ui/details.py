@@ -183,7 +183,8 @@ def _capabilities(info: PluginInfo) -> list[dict[str, Any]]:
 
 
 SANDBOX_WORDS = {Enforcement.ENFORCED: "✔ enforced", Enforcement.NOT_ENFORCED: "⚠ not enforced",
-                 Enforcement.RUNS_AS_YOU: "⚠ runs as you", Enforcement.DECLARED_ONLY: "⚠ declared only"}
+                 Enforcement.RUNS_AS_YOU: "⚠ runs as you", Enforcement.DECLARED_ONLY: "⚠ declared only",
+                 Enforcement.REFUSED: "✖ refused"}
 
 
 class PermissionsTab(QWidget):

@@ -3,8 +3,10 @@
 Protocol (Claude Code's): exit 2 = block, with stderr as the reason; exit 0 with a JSON object on
 stdout = a decision (`decision: "block"`, `continue: false`, `hookSpecificOutput.permissionDecision:
 "deny"`, `updatedInput` -> the tool input is replaced); any other exit = a non-blocking error; a
-timeout = no decision (the whole process group is killed). Commands run unsandboxed, as the user:
-the plugin's scope says `shell` and the user approved it before this runtime is built.
+timeout = no decision (the whole process group is killed). Commands run in the plugin's OS sandbox
+(one long-lived bubblewrap sandbox per plugin, so a hook starts as fast as an unsandboxed command):
+the plugin folder read-only, its granted folders and network, nothing else of the home folder. Where
+this system has no sandbox they run as the user, which the review says (review.py).
 
 No event data ever becomes shell text: the command is run exactly as the manifest wrote it, and
 `CLAUDE_PLUGIN_ROOT` / `CLAUDE_PROJECT_DIR` reach it only as environment variables (the shell expands
@@ -35,6 +37,16 @@ from aleph_gui.core.hook_events import claude_event_name
 from aleph_gui.core.hook_result import Block, Continue, HookResult, Intercept
 from aleph_gui.core.manifest.model import DEFAULT_COMMAND_HOOK_TIMEOUT_MS, Capability
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
+from aleph_gui.core.runtime.sandboxing import ProcessSandbox, plugin_policy, status_sentence
+from aleph_gui.core.sandbox import (
+    PersistentSandbox,
+    SandboxedCommand,
+    SandboxError,
+    SandboxPolicy,
+    SandboxUnavailable,
+    default_env,
+    sandbox_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +70,20 @@ async def _read_capped(stream: asyncio.StreamReader | None, cap: int) -> bytes:
             return bytes(kept)
         if len(kept) < cap:
             kept.extend(chunk[: cap - len(kept)])
+
+
+def _visible(folder: str, policy: SandboxPolicy) -> bool:
+    real = os.path.realpath(folder)
+    return any(real == p or real.startswith(p + "/")
+               for p in (policy.plugin_dir, *policy.read_only, *policy.read_write))
+
+
+def _kill(proc: Any) -> None:
+    """Stop a hook and everything it started (`sh -c 'a | b'`)."""
+    if isinstance(proc, SandboxedCommand):
+        proc.kill()  # the sandbox signals the command's whole process group
+    else:
+        _kill_group(proc)
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
@@ -127,25 +153,42 @@ class CommandRuntime(PluginRuntime):
         self._hooks: dict[str, Capability] = {
             c.handler_name: c for c in ctx.manifest.of_type("hook") if c.details.get("hook_type")
         }
-        self._running: set[asyncio.subprocess.Process] = set()
+        self._running: set[Any] = set()  # asyncio processes, or commands in the sandbox
         self._session_id = str(uuid.uuid4())
         self._calls = 0
+        self._sandbox: PersistentSandbox | None = None
+        self._fresh: ProcessSandbox | None = None  # a bwrap per command where a long-lived one cannot start
 
     async def start(self) -> None:
         if not os.access(SHELL, os.X_OK) and shutil.which("sh") is None:
             raise RuntimeUnavailable(self.plugin_id, "command hooks need /bin/sh, which was not found")
+        if not sandbox_status().available:
+            return
+        policy = plugin_policy(self.plugin_id, self.ctx.root, self.ctx.scope)  # refuses a grant no sandbox gives
+        try:
+            self._sandbox = await PersistentSandbox.start(policy, log=lambda line: self.ctx.log("warning", line))
+        except SandboxUnavailable:
+            return
+        except SandboxError as exc:
+            self.ctx.log("warning", f"a long-lived sandbox could not start ({exc.message}); each hook gets its own")
+            self._fresh = ProcessSandbox(policy, log=lambda line: self.ctx.log("warning", line))
 
     async def stop(self) -> None:
         for proc in list(self._running):
-            _kill_group(proc)
+            _kill(proc)
         self._running.clear()
+        if self._sandbox is not None:
+            await self._sandbox.close()
+        if self._fresh is not None:
+            await self._fresh.close()
 
     async def call_tool(self, tool: str, arguments: dict[str, Any]) -> Any:
         raise PluginNotRunnable(self.plugin_id, f"has no tool '{tool}': Claude plugins only run command hooks here")
 
     def status(self) -> dict[str, Any]:
         return {"command_hooks": sum(1 for c in self._hooks.values() if c.details.get("hook_type") == "command"),
-                "running": len(self._running), "calls": self._calls, "sandbox": "none (runs as you)"}
+                "running": len(self._running), "calls": self._calls,
+                "sandbox": status_sentence() if self._sandbox or self._fresh else "not sandboxed: runs as you"}
 
     def _environment(self, project_dir: str) -> dict[str, str]:
         """The hook's whole environment: the kept variables and the ones Claude Code hooks read."""
@@ -174,10 +217,7 @@ class CommandRuntime(PluginRuntime):
         limit_ms = timeout_ms or cap.timeout_ms or DEFAULT_COMMAND_HOOK_TIMEOUT_MS
         self._calls += 1
         try:
-            proc = await asyncio.create_subprocess_exec(
-                SHELL, "-c", command, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env,
-                start_new_session=True)
+            proc = await self._spawn(command, env, cwd)
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the command or a variable
             raise PluginCallError(self.plugin_id, f"could not start the hook command: "
                                                   f"{getattr(exc, 'strerror', None) or exc}") from exc
@@ -185,12 +225,12 @@ class CommandRuntime(PluginRuntime):
         try:
             out, err = await asyncio.wait_for(self._exchange(proc, stdin), limit_ms / 1000)
         except TimeoutError as exc:
-            _kill_group(proc)
+            _kill(proc)
             await proc.wait()
             self.ctx.log("warning", f"command hook {handler} timed out after {limit_ms} ms and was stopped")
             raise HookTimeout(self.plugin_id, f"command hook timed out after {limit_ms} ms and was stopped") from exc
         except BaseException:  # cancelled by the executor or the app shutting down: leave nothing behind
-            _kill_group(proc)
+            _kill(proc)
             raise
         finally:
             self._running.discard(proc)
@@ -206,7 +246,24 @@ class CommandRuntime(PluginRuntime):
         self.ctx.log("error", f"command hook {handler} exited with status {code}: {cap_text(stderr)}")
         raise PluginCallError(self.plugin_id, f"command hook exited with status {code}: {first}")
 
-    async def _exchange(self, proc: asyncio.subprocess.Process, stdin: bytes) -> tuple[bytes, bytes]:
+    async def _spawn(self, command: str, env: dict[str, str], cwd: str) -> Any:
+        """The hook's process: in the plugin's long-lived sandbox, in a fresh one, or (no sandbox on this
+        system) as the user."""
+        argv = [SHELL, "-c", command]
+        if self._sandbox is not None:
+            # inside, the plugin folder is the working directory unless the project folder was granted
+            return await self._sandbox.spawn(argv, env={**default_env(), **env},
+                                             cwd=cwd if _visible(cwd, self._sandbox.policy) else None)
+        if self._fresh is not None:
+            wrapped = await self._fresh.wrap(argv)
+            return await asyncio.create_subprocess_exec(
+                *wrapped, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env={}, start_new_session=True)
+        return await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env, start_new_session=True)
+
+    async def _exchange(self, proc: Any, stdin: bytes) -> tuple[bytes, bytes]:
         async def feed() -> None:
             assert proc.stdin is not None
             # A hook that never reads stdin is fine: ignore the broken pipe.

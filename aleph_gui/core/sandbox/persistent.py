@@ -377,7 +377,8 @@ class PersistentSandbox:
     async def close(self) -> None:
         """Kill every command still running, stop the sandbox and its proxy. Idempotent."""
         self._closed = True
-        await self._stop_process()
+        async with self._lock:  # a new sandbox being launched right now is stopped too, not leaked
+            await self._stop_process()
         for task in list(self._background):
             task.cancel()
         if self._proxy is not None:
