@@ -19,6 +19,11 @@ Parsed arguments:
     mcp tools ID SERVER                  -> args.mcp_command == "tools", args.id, args.server
     service start|stop ID NAME           -> args.service_action, args.id, args.name
     service status [ID] [--json]         -> args.service_action == "status", args.id (None = all), args.json
+    skills show NAME                     -> args.skills_action == "show", args.name
+    config ID [KEY [VALUE]] [--unset K]  -> args.id, args.key, args.value, args.unset, args.json
+    run ID NAME [ARGS…]                  -> args.id, args.name, args.args
+    trust [DIR] / untrust [DIR]          -> args.dir (None = the current project)
+    log [--follow] [--event E] [--plugin ID] [--limit N] [--json]
     init NAME [--kind K] [--dir DIR]     -> args.name, args.kind, args.dir
     serve                                -> (nothing more)
     host status [--json]                 -> args.host_command == "status", args.json
@@ -84,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("event")
     p.add_argument("--payload", default="{}", metavar="JSON", help="event data as a JSON object")
     p.add_argument("--json", action="store_true")
-    p = add("skills", "list skills, commands and agents")
+    p = add("skills", "list skills, commands and agents (or `skills show NAME`: one's body)")
+    p.add_argument("skills_action", nargs="?", choices=("show",), metavar="show")
+    p.add_argument("name", nargs="?", default=None, help="show: the skill, command or agent (plugin:name)")
     p.add_argument("--json", action="store_true")
     p = add("install", "install a plugin folder or .zip into the user location")
     p.add_argument("path")
@@ -103,6 +110,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", nargs="?", default=None, help="the plugin (status: all plugins when left out)")
     p.add_argument("name", nargs="?", default=None, help="the service (start and stop)")
     p.add_argument("--json", action="store_true", help="status: one JSON document on stdout")
+    p = add("config", "show or change a plugin's settings (checked against its config_schema)")
+    p.add_argument("id")
+    p.add_argument("key", nargs="?", default=None)
+    p.add_argument("value", nargs="?", default=None, help="JSON (5, true, [\"a\"]) or plain text")
+    p.add_argument("--unset", default=None, metavar="KEY", help="put KEY back to the plugin's default")
+    p.add_argument("--json", action="store_true")
+    p = add("run", "run a plugin's CLI entry; its output and exit code are passed through")
+    p.add_argument("id")
+    p.add_argument("name")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the plugin's command")
+    for name, text in (("trust", "let the plugins of a project folder run (default: the current project)"),
+                       ("untrust", "stop the plugins of a project folder (default: the current project)")):
+        add(name, text).add_argument("dir", nargs="?", default=None)
+    p = add("log", "the hook audit history; --follow streams the running host's calls as they happen")
+    p.add_argument("--follow", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--event", default=None, metavar="E")
+    p.add_argument("--plugin", default=None, metavar="ID")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="how many past entries (default 50)")
     p = add("init", "create a new plugin from a template")
     p.add_argument("name")
     p.add_argument("--kind", choices=("wasm", "nodejs", "static"), default="static")
@@ -184,7 +210,7 @@ def cmd_host(args: argparse.Namespace) -> int:
     return cli_host.host_status(args)
 
 
-INVENTORY = ("list", "show", "enable", "disable", "grant", "revoke")
+INVENTORY = ("list", "show", "enable", "disable", "grant", "revoke", "config", "trust", "untrust", "log", "skills")
 COMMANDS = {"validate": cmd_validate, "serve": cmd_serve, "host": cmd_host,
             **{name: cmd_inventory for name in INVENTORY}}
 
@@ -205,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "service" and args.service_action != "status" and not args.name:
         parser.error(f"service {args.service_action} needs ID and NAME")
+    if args.command == "skills" and args.skills_action == "show" and not args.name:
+        parser.error("skills show needs NAME")
+    if args.command == "config" and args.unset and args.key:
+        parser.error("config: give either KEY [VALUE] or --unset KEY")
     try:
         return run(args)
     except KeyboardInterrupt:

@@ -24,7 +24,7 @@ from aleph_gui.host.client import HostHandedOver, HostUnavailable, SyncClient, f
 
 CLIENT = "cli"
 ROUTED = frozenset({"list", "show", "grant", "revoke", "enable", "disable", "call", "fire", "service", "skills",
-                    "install", "uninstall", "mcp", "watch"})
+                    "install", "uninstall", "mcp", "watch", "config", "run", "trust", "untrust", "log"})
 
 
 def home_of(args: argparse.Namespace) -> Path:
@@ -60,7 +60,7 @@ def connect(args: argparse.Namespace) -> SyncClient | None:
 
 def routed(args: argparse.Namespace) -> int | None:
     """Run a command through the running host: its exit code, or None when it must run in-process."""
-    if args.command == "watch":
+    if args.command == "watch" or (args.command == "log" and args.follow):
         return routed_watch(args)
     try:
         method, params = request_for(args)
@@ -101,6 +101,23 @@ class _NoHost(Exception):
     pass
 
 
+def _follow_line(args: argparse.Namespace, doc: dict[str, Any]) -> None:
+    """A hook trace from the host's stream, as a `log` line, when it matches the filters."""
+    if doc.get("type") != "HookTraced":
+        return
+    record = {**doc, "plugin": doc["id"]}
+    if (args.plugin and record["plugin"] != args.plugin) or (args.event and args.event not in (
+            record["event"], _canonical(args.event))):
+        return
+    cli_output.log_line(args, record)
+
+
+def _canonical(event: str) -> str:
+    from aleph_gui.core.hook_events import canonical_event
+
+    return canonical_event(event) or event
+
+
 async def _watch(args: argparse.Namespace) -> int:
     import asyncio
     import signal
@@ -120,21 +137,27 @@ async def _watch(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    # The contract: the first line is Ready, printed once subscribed; events that arrive before it wait for it.
-    early: list[dict[str, Any]] = []
-    ready = False
+    if args.command == "log":  # `log --follow`: the history first, then every call as the host runs it
+        method, params = request_for(args)
+        for record in await client.call(method, params):
+            cli_output.log_line(args, record)
+        await client.subscribe(lambda doc: _follow_line(args, doc))
+    else:
+        # The contract: the first line is Ready, printed once subscribed; events arriving before it wait for it.
+        early: list[dict[str, Any]] = []
+        ready = False
 
-    def show(doc: dict[str, Any]) -> None:
-        if ready:
+        def show(doc: dict[str, Any]) -> None:
+            if ready:
+                cli_output.watch_line(args, doc)
+            else:
+                early.append(doc)
+
+        await client.subscribe(show)
+        cli_output.watch_line(args, {"type": "Ready", "id": "", "time": time.time()})
+        ready = True
+        for doc in early:
             cli_output.watch_line(args, doc)
-        else:
-            early.append(doc)
-
-    await client.subscribe(show)
-    cli_output.watch_line(args, {"type": "Ready", "id": "", "time": time.time()})
-    ready = True
-    for doc in early:
-        cli_output.watch_line(args, doc)
     stopped = asyncio.ensure_future(stop.wait())
     gone = asyncio.ensure_future(client.closed())
     await asyncio.wait((stopped, gone), return_when=asyncio.FIRST_COMPLETED)

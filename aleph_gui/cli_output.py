@@ -56,8 +56,25 @@ def json_arg(text: str, what: str) -> dict[str, Any]:
 def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     """The operation a command asks for; raises Failure for arguments that cannot be sent."""
     command = args.command
-    if command in ("list", "skills"):
+    if command == "list":
         return command, {}
+    if command == "skills":
+        return ("skills.show", {"name": args.name}) if args.skills_action == "show" else ("skills", {})
+    if command == "config":
+        if args.unset:
+            return "config.unset", {"plugin": args.id, "key": args.unset}
+        if args.value is not None:
+            return "config.set", {"plugin": args.id, "key": args.key, "value": _setting_value(args.value)}
+        return "config", {"plugin": args.id}
+    if command == "run":
+        return "run", {"plugin": args.id, "name": args.name, "args": list(args.args)}
+    if command in ("trust", "untrust"):  # the host does not share this process's working folder
+        folder = args.dir or args.project or os.getcwd()
+        return "trust", {"folder": os.path.abspath(os.path.expanduser(folder)), "trusted": command == "trust"}
+    if command == "log":
+        params: dict[str, Any] = {"limit": args.limit}
+        params.update({k: v for k, v in (("event", args.event), ("plugin", args.plugin)) if v})
+        return "log", params
     if command in ("show", "enable", "disable", "grant", "revoke", "uninstall"):
         return command, {"id": args.id}
     if command == "call":
@@ -73,6 +90,14 @@ def request_for(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             return "service.status", {"plugin": args.id} if args.id else {}
         return f"service.{args.service_action}", {"plugin": args.id, "name": args.name}
     raise ValueError(f"'{command}' is not an operation")
+
+
+def _setting_value(text: str) -> Any:
+    """A setting typed on the command line: JSON when it reads as JSON (5, true, ["a"]), else the text."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 # -- results -------------------------------------------------------------------------------------------
@@ -268,9 +293,90 @@ def _service(args: argparse.Namespace, result: dict[str, Any]) -> int:
     return 0
 
 
+def _skills_or_body(args: argparse.Namespace, result: Any) -> int:
+    if args.skills_action != "show":
+        return _skills(args, result)
+    if args.json:
+        print_json(result)
+        return 0
+    say(f"{result['kind']} {result['name']} — {result['source']} ({result['path']})")
+    sys.stdout.write(result["body"])
+    return 0
+
+
+def _config(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    effective, values = settings["effective"], settings["values"]
+    if args.unset:
+        say(f"{settings['plugin']}: {args.unset} is back to its default"
+            + (f" ({json.dumps(effective[args.unset])})" if args.unset in effective else ""))
+        return 0
+    if args.value is not None:
+        say(f"{settings['plugin']}: {args.key} = {json.dumps(effective.get(args.key), ensure_ascii=False)}")
+        return 0
+    if args.key:
+        if args.key not in effective:
+            say(f"aleph-ext: {settings['plugin']} has no setting '{args.key}'")
+            return 1
+        print_json(effective[args.key])
+        return 0
+    if args.json:
+        print_json(settings)
+        return 0
+    properties = (settings["schema"] or {}).get("properties") or {}
+    if not effective and not properties:
+        say(f"{settings['plugin']} has no settings")
+        return 0
+    for key in dict.fromkeys([*properties, *effective]):
+        where = "set by you" if key in values else "default"
+        value = json.dumps(effective[key], ensure_ascii=False) if key in effective else "(not set)"
+        help_text = properties.get(key, {}).get("description", "") if isinstance(properties.get(key), dict) else ""
+        print(f"{key} = {value}  ({where})" + (f"  — {help_text}" if help_text else ""))
+    return 0
+
+
+def _run(args: argparse.Namespace, outcome: dict[str, Any]) -> int:
+    sys.stdout.write(outcome["stdout"])
+    sys.stdout.flush()
+    sys.stderr.write(outcome["stderr"])
+    return int(outcome["exit_code"])
+
+
+def _trust(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    count = len(result["plugins"])
+    if result["trusted"]:
+        say(f"trusted {result['folder']}: its plugins may run once approved ({count} plugin(s) there)")
+    else:
+        say(f"stopped trusting {result['folder']}: its plugins do not run ({count} plugin(s) there)")
+    return 0
+
+
+def log_line(args: argparse.Namespace, record: dict[str, Any]) -> None:
+    """One audit record as `log` prints it (a JSON line with --json)."""
+    if args.json:
+        print_json(record)
+        return
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record["time"]))
+    extra = "".join(f"  {k}: {record[k]}" for k in ("client", "error") if record.get(k))
+    print(f"{when}  {record['event']:<18} {record['plugin']:<22} {record['handler']:<22} {record['decision']:<9} "
+          f"{record['duration_us']} µs{extra}", flush=True)
+
+
+def _log(args: argparse.Namespace, records: list[dict[str, Any]]) -> int:
+    if not records and not args.json:
+        say("the audit log has no entries" + (" that match" if args.event or args.plugin else ""))
+    for record in records:
+        log_line(args, record)
+    if args.follow:
+        say("aleph-ext: no host is running for this home, so there is nothing to follow "
+            "(open aleph-gui or run aleph-ext serve)")
+        return 1
+    return 0
+
+
 _PRESENTERS: dict[str, Callable[[argparse.Namespace, Any], int]] = {
+    "config": _config, "run": _run, "trust": _trust, "untrust": _trust, "log": _log,
     "list": _list, "show": _show, "enable": _toggle, "disable": _toggle, "grant": _grant, "revoke": _revoke,
-    "call": _call, "fire": _fire, "skills": _skills, "install": _install, "uninstall": _uninstall, "mcp": _mcp,
+    "call": _call, "fire": _fire, "skills": _skills_or_body, "install": _install, "uninstall": _uninstall, "mcp": _mcp,
     "service": _service,
 }
 

@@ -12,10 +12,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from aleph_gui.host.client import HostUnavailable, call_sync
 from aleph_gui.host.rpc import RemoteError
@@ -134,3 +135,24 @@ class CliRunner:
             code, err = self.host.stop()
             self.host = None
             assert code == 0, f"aleph-ext serve exited {code}: {err}"
+
+
+class Lines:
+    """The lines a process writes to one stream, collected by a thread, with a wait for a line."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> str:
+        with self._changed:
+            found = self._changed.wait_for(lambda: next((ln for ln in self.lines if text in ln), None), timeout)
+        assert found, f"no line with {text!r} within {timeout:.0f} s; got: {''.join(self.lines)}"
+        return found

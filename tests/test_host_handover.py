@@ -8,12 +8,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
-from typing import IO
 
 import pytest
-from host_support import HostProcess, cli_env, host_status, wait_for
+from host_support import HostProcess, Lines, cli_env, host_status, wait_for
 from node_support import needs_node
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,27 +44,6 @@ exports.register = (api) => {
   }) });
 };
 """
-
-
-class Lines:
-    """The lines a process writes to one stream, collected by a thread, with a wait for a line."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
-
-    def _read(self, stream: IO[str]) -> None:
-        for line in stream:
-            with self._changed:
-                self.lines.append(line)
-                self._changed.notify_all()
-
-    def wait_for(self, text: str, timeout: float = 60.0) -> str:
-        with self._changed:
-            found = self._changed.wait_for(lambda: next((ln for ln in self.lines if text in ln), None), timeout)
-        assert found, f"no line with {text!r} within {timeout:.0f} s; got: {''.join(self.lines)}"
-        return found
 
 
 def ext(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

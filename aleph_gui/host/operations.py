@@ -236,15 +236,28 @@ async def op_service_status(manager: ExtensionManager, params: dict[str, Any], c
                          for i in infos for name, state in sorted(_services(i).items())]}
 
 
-@operation("skills", uses="locations", summary="skills, commands and agents")
-async def op_skills(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
-    from aleph_gui.core.discovery import discover
+async def _skills(manager: ExtensionManager) -> list[Any]:
     from aleph_gui.core.skills import collect_skills
 
-    locations = manager.locations
-    # Reading every skill file is disk work: off the loop, so a hosting window stays responsive.
-    entries = await asyncio.to_thread(lambda: collect_skills(locations, discover(locations)))
-    return [e.to_json() for e in entries]
+    infos = manager.plugins()  # read on the loop; reading every skill file is disk work: off it
+    return await asyncio.to_thread(collect_skills, manager.locations, infos)
+
+
+@operation("skills", uses="inventory", summary="skills, commands and agents")
+async def op_skills(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    return [e.to_json() for e in await _skills(manager)]
+
+
+@operation("skills.show", uses="inventory", summary="one skill's, command's or agent's body")
+async def op_skills_show(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    name = text(params, "name")
+    entries = [e for e in await _skills(manager) if e.usable]
+    found = [e for e in entries if e.name == name] or [e for e in entries if e.name.split(":", 1)[-1] == name]
+    if len(found) != 1:
+        names = ", ".join(e.name for e in found)
+        raise AlephError(None, f"'{name}' names {len(found)} skills, commands or agents"
+                               + (f" ({names}); use the full name" if found else "; aleph-ext skills lists them"))
+    return {**found[0].to_json(), "body": await asyncio.to_thread(found[0].body)}
 
 
 @operation("mcp.tools", uses="plugins", summary="start one MCP server of a plugin and list its tools")
@@ -252,3 +265,84 @@ async def op_mcp_tools(manager: ExtensionManager, params: dict[str, Any], client
     from aleph_gui.core.mcp import list_tools_of_plugin
 
     return await list_tools_of_plugin(manager, text(params, "plugin"), text(params, "server"))
+
+
+@operation("tools", uses="plugins", summary="every tool of every runnable plugin (or of 'plugin'), with its schema")
+async def op_tools(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    plugin_id = text(params, "plugin", required=False)
+    return [t.to_json() for t in await manager.tools(plugin_id or None)]
+
+
+@operation("run", uses="plugins", summary="run a plugin's CLI entry: its output and exit code")
+async def op_run(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    args = params.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise InvalidParams("'args' must be a list of strings")
+    return (await manager.run_cli(text(params, "plugin"), text(params, "name"), args, client=client)).to_json()
+
+
+@operation("command.run", uses="plugins", summary="run a plugin's chat command with its argument text")
+async def op_command_run(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    return await manager.run_command(text(params, "plugin"), text(params, "name"),
+                                     text(params, "args", required=False), client=client)
+
+
+@operation("provider.ask", uses="plugins", summary="ask a provider plugin to answer a prompt")
+async def op_provider_ask(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    answer = await manager.ask_provider(text(params, "plugin"), text(params, "provider"), text(params, "prompt"),
+                                        client=client)
+    return {"text": answer}
+
+
+@operation("channel.send", uses="plugins", summary="send a message through a channel plugin")
+async def op_channel_send(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    return await manager.send_message(text(params, "plugin"), text(params, "channel"), text(params, "text"),
+                                      text(params, "to", required=False), client=client)
+
+
+@operation("http.request", uses="plugins", summary="call a plugin's HTTP route: {status, headers, body}")
+async def op_http_request(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    answer = await manager.http_request(
+        text(params, "plugin"), text(params, "method"), text(params, "path"), query=json_object(params, "query"),
+        headers={str(k): str(v) for k, v in json_object(params, "headers").items()}, body=params.get("body"),
+        client=client)
+    return answer.to_json()
+
+
+# -- settings, trust, history ----------------------------------------------------------------------
+
+
+@operation("config", uses="inventory", summary="a plugin's settings: schema, defaults, values")
+async def op_config(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    return manager.settings(known_plugin(manager, text(params, "plugin")).id).to_json()
+
+
+@operation("config.set", uses="inventory", summary="set one setting (checked against the plugin's config_schema)")
+async def op_config_set(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    if "value" not in params:
+        raise InvalidParams("'value' is required")
+    plugin_id = known_plugin(manager, text(params, "plugin")).id
+    return (await manager.set_setting(plugin_id, text(params, "key"), params["value"])).to_json()
+
+
+@operation("config.unset", uses="inventory", summary="put one setting back to the plugin's default")
+async def op_config_unset(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    plugin_id = known_plugin(manager, text(params, "plugin")).id
+    return (await manager.unset_setting(plugin_id, text(params, "key"))).to_json()
+
+
+@operation("trust", uses="inventory", summary="let the plugins of a project folder run (or stop them)")
+async def op_trust(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    folder = await manager.trust(absolute_path(params, "folder"), trusted=flag(params, "trusted"))
+    affected = [i.to_json() for i in manager.plugins() if i.origin == "project" and i.state != "overridden"]
+    return {"folder": str(folder), "trusted": manager.is_trusted(folder), "plugins": affected}
+
+
+@operation("log", uses="inventory", summary="the hook audit history (newest 'limit', oldest first)")
+async def op_log(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    limit = params.get("limit", 100)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 0 < limit <= 50_000:
+        raise InvalidParams("'limit' must be a number from 1 to 50000")
+    records = manager.audit(limit, plugin=text(params, "plugin", required=False) or None,
+                            event=text(params, "event", required=False) or None)
+    return [r.to_json() for r in records]
