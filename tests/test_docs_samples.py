@@ -196,7 +196,9 @@ def test_assemblyscript_samples_compile_to_wasm(sample: Sample, tmp_path: Path) 
 
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]*$")
 SUBCOMMANDS = {"list", "show", "validate", "grant", "revoke", "enable", "disable", "call", "fire", "skills",
-               "install", "uninstall", "watch", "mcp", "service", "init"}
+               "install", "uninstall", "watch", "mcp", "service", "init", "config", "run", "log", "trust",
+               "untrust", "serve", "host"}
+NUMBERS = {"N", "PORT"}  # placeholders that stand for a number
 
 
 def command_lines(body: str) -> list[tuple[str, list[str]]]:
@@ -226,7 +228,7 @@ def command_lines(body: str) -> list[tuple[str, list[str]]]:
                 if "|" in word and not word.startswith(("{", "'")):
                     word = word.split("|")[0]  # start|stop, wasm|nodejs|static: the first one
                 argv.append("{}" if word == "JSON" else "list" if word == "COMMAND" else
-                            "x" if PLACEHOLDER.match(word) else word)
+                            "5" if word in NUMBERS else "x" if PLACEHOLDER.match(word) else word)
             out.append((line, argv))
     return out
 
