@@ -33,6 +33,10 @@ from aleph_gui.core.runtime.wasm_module import (
     boot_exports,
     prepare_module,
 )
+from aleph_gui.core.runtime.wasm_timer import calm_extism_timer
+
+# Before this process makes its first plugin, so Extism's timer thread can be found (wasm_timer.py).
+calm_extism_timer()
 
 
 @dataclass
