@@ -80,6 +80,10 @@ class WasmRuntime(PluginRuntime):
         self._abandoned = False
         self._load_ms = 0.0
         self.health = CallHealth(self.plugin_id, ctx.log, ctx.report_state)
+        # Looked up on every call, so worked out once: tool -> (export, how errors name it), limits.
+        self._tools = {c.name: (c.handler_name, f"tool '{c.name}'") for c in ctx.manifest.of_type("tool")}
+        self._tool_limit = self.tool_timeout_ms
+        self._hook_limits: dict[tuple[str, int | None], int] = {}
 
     # -- limits --------------------------------------------------------------------------------
     @property
@@ -162,14 +166,14 @@ class WasmRuntime(PluginRuntime):
         return await offloader().run(self.call_tool_blocking, tool, arguments)
 
     def call_tool_blocking(self, tool: str, arguments: dict[str, Any]) -> Any:
-        cap = self.ctx.manifest.tool(tool)
-        if cap is None:
+        known = self._tools.get(tool)
+        if known is None:
             raise PluginCallError(self.plugin_id, f"has no tool named '{tool}'")
         try:
             data = json.dumps(arguments).encode()
         except (TypeError, ValueError) as exc:
             raise PluginCallError(self.plugin_id, f"arguments of '{tool}' are not JSON: {exc}") from exc
-        out = self._call(cap.handler_name, data, self.tool_timeout_ms, f"tool '{tool}'", PluginTimeout)
+        out = self._call(known[0], data, self._tool_limit, known[1], PluginTimeout)
         if not out:
             return None
         text = out.decode(errors="replace")
@@ -182,7 +186,10 @@ class WasmRuntime(PluginRuntime):
         return await offloader().run(self.run_hook_blocking, handler, event, timeout_ms)
 
     def run_hook_blocking(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
-        limit = clamp_timeout(timeout_ms, DEFAULT_HOOK_TIMEOUT_MS) if timeout_ms else self.hook_timeout_ms(handler)
+        limit = self._hook_limits.get((handler, timeout_ms))
+        if limit is None:
+            limit = self._hook_limits[handler, timeout_ms] = (
+                clamp_timeout(timeout_ms, DEFAULT_HOOK_TIMEOUT_MS) if timeout_ms else self.hook_timeout_ms(handler))
         out = self._call(handler, json.dumps(event).encode(), limit, f"hook handler '{handler}'", HookTimeout)
         if not out.strip():
             return result_from_json(None)
@@ -196,7 +203,8 @@ class WasmRuntime(PluginRuntime):
 
     def _call(self, export: str, data: bytes, timeout_ms: int, what: str,
               timeout_error: type[PluginTimeout]) -> bytes:
-        self.health.check()
+        if self.health.failed is not None:
+            self.health.check()
         if self._stopped or not self._started:
             raise PluginNotRunnable(self.plugin_id, "is not running")
         inst = self.instances.by_timeout.get(timeout_ms) or self.instances.get(timeout_ms)

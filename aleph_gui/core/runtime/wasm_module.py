@@ -139,23 +139,22 @@ def _renamed(name: str) -> str:
 
 # -- text format -----------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r'\s+|;;[^\n]*|\(;|\(|\)|"(?:[^"\\]|\\.)*"|[^\s()";]+', re.DOTALL)
+# Only what shapes the text: parentheses, strings and comments (atoms between them are skipped in
+# bulk; a form's head word is read right after its '('). A lone '"' is a string never closed.
+_SCAN = re.compile(r'\(;|\(|\)|"(?:[^"\\]|\\.)*"|;;[^\n]*|"', re.DOTALL)
+_HEAD = re.compile(r"\s*([^\s()\";]*)")
+_MODULE_FORM = re.compile(r"\s*(?:\$[^\s()\";]+\s*)?(binary|quote)\b")
 
 
-class _Form:
-    """A parenthesised form: its span in the text, its head word and its children."""
+class _Open:
+    """A form whose ')' has not been read yet."""
 
-    def __init__(self, start: int) -> None:
-        self.start, self.end = start, start
-        self.items: list[_Form | tuple[int, int, str]] = []  # forms and (start, end, token) leaves
+    __slots__ = ("head", "start", "head_end", "name", "child_heads")
 
-    @property
-    def head(self) -> str:
-        first = self.items[0] if self.items else None
-        return first[2] if isinstance(first, tuple) else ""
-
-    def forms(self) -> list[_Form]:
-        return [item for item in self.items if isinstance(item, _Form)]
+    def __init__(self, head: str, start: int, head_end: int) -> None:
+        self.head, self.start, self.head_end = head, start, head_end
+        self.name: tuple[int, int, str] | None = None  # its first string (an export's name)
+        self.child_heads: set[str] = set()
 
 
 def _skip_block_comment(text: str, pos: int) -> int:
@@ -167,36 +166,6 @@ def _skip_block_comment(text: str, pos: int) -> int:
         depth += 1 if text.startswith("(;", nxt) else -1
         pos = nxt + 2
     return pos
-
-
-def _parse(text: str) -> list[_Form]:
-    top = _Form(0)
-    stack = [top]
-    pos = 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            raise ModuleFormatError(f"cannot read the text at character {pos}")
-        token = match.group()
-        if token == "(;":
-            pos = _skip_block_comment(text, match.end())
-            continue
-        pos = match.end()
-        if token[0].isspace() or token.startswith(";;"):
-            continue
-        if token == "(":
-            form = _Form(match.start())
-            stack[-1].items.append(form)
-            stack.append(form)
-        elif token == ")":
-            if len(stack) == 1:
-                raise ModuleFormatError(f"unbalanced ')' at character {match.start()}")
-            stack.pop().end = pos
-        else:
-            stack[-1].items.append((match.start(), pos, token))
-    if len(stack) != 1:
-        raise ModuleFormatError("a '(' is never closed")
-    return top.forms()
 
 
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
@@ -223,40 +192,64 @@ def _string_value(token: str) -> str:
     return "".join(out)
 
 
-def _export_name_edit(form: _Form) -> tuple[int, int, str] | None:
+def _rename_edit(form: _Open) -> tuple[int, int, str] | None:
     """For `(export "name" ...)`: the name token to replace, if it must be renamed."""
-    leaf = form.items[1] if len(form.items) > 1 else None
-    if not isinstance(leaf, tuple) or not leaf[2].startswith('"'):
+    if form.name is None:
         return None
+    start, end, token = form.name
     try:
-        name = _string_value(leaf[2])
+        name = _string_value(token)
     except (ValueError, IndexError) as exc:
-        raise ModuleFormatError(f"bad export name {leaf[2][:40]}") from exc
+        raise ModuleFormatError(f"bad export name {token[:40]}") from exc
     renamed = _renamed(name)
-    return (leaf[0], leaf[1], f'"{renamed}"') if renamed != name else None
+    return (start, end, f'"{renamed}"') if renamed != name else None
 
 
 def _prepare_text(text: str) -> str:
-    forms = _parse(text)
-    fields = forms
-    if forms and forms[0].head == "module":
-        if len(forms) > 1:
-            raise ModuleFormatError("more than one module in the file")
-        kinds = [item[2] for item in forms[0].items[1:3] if isinstance(item, tuple)]
-        if "binary" in kinds or "quote" in kinds:
-            raise ModuleFormatError("(module binary ...) and (module quote ...) are not supported")
-        fields = forms[0].forms()
     edits: list[tuple[int, int, str]] = []
-    for field in fields:
-        if field.head == "start":
-            target = " ".join(item[2] for item in field.items[1:] if isinstance(item, tuple))
-            edits.append((field.start, field.end, f'(export "{START_EXPORT}" (func {target}))'))
-        elif field.head == "export" and any(f.head == "func" for f in field.forms()):
-            edit = _export_name_edit(field)
-            edits.extend([edit] if edit else [])
-        elif field.head == "func":
-            edits.extend(edit for edit in map(_export_name_edit, (f for f in field.forms() if f.head == "export"))
-                         if edit)
+    stack: list[_Open] = []
+    fields_at = -1  # stack depth of module fields: 1 inside (module ...), 0 without it
+    top_forms = 0
+    pos = 0
+    while (match := _SCAN.search(text, pos)) is not None:
+        token, pos = match.group(), match.end()
+        if token == "(;":
+            pos = _skip_block_comment(text, pos)
+        elif token == '"':
+            raise ModuleFormatError(f"a string at character {match.start()} is never closed")
+        elif token.startswith(";;"):
+            continue
+        elif token == "(":
+            head = _HEAD.match(text, pos)
+            assert head is not None  # the pattern also matches nothing
+            if not stack:
+                top_forms += 1
+                if fields_at < 0:
+                    fields_at = 1 if head.group(1) == "module" else 0
+                elif fields_at == 1:
+                    raise ModuleFormatError("more than one module in the file")
+                if fields_at == 1 and _MODULE_FORM.match(text, head.end()):
+                    raise ModuleFormatError("(module binary ...) and (module quote ...) are not supported")
+            else:
+                stack[-1].child_heads.add(head.group(1))
+            stack.append(_Open(head.group(1), match.start(), head.end()))
+        elif token == ")":
+            if not stack:
+                raise ModuleFormatError(f"unbalanced ')' at character {match.start()}")
+            form = stack.pop()
+            depth = len(stack)
+            if depth == fields_at and form.head == "start":
+                target = text[form.head_end:match.start()].strip()
+                edits.append((form.start, pos, f'(export "{START_EXPORT}" (func {target}))'))
+            elif form.head == "export" and (
+                    (depth == fields_at and "func" in form.child_heads)
+                    or (depth == fields_at + 1 and stack[-1].head == "func")):
+                edit = _rename_edit(form)
+                edits.extend([edit] if edit else [])
+        elif stack and stack[-1].name is None:  # a string: the first one of its form
+            stack[-1].name = (match.start(), pos, token)
+    if stack:
+        raise ModuleFormatError("a '(' is never closed")
     for start, end, replacement in sorted(edits, reverse=True):
         text = text[:start] + replacement + text[end:]
     return text
