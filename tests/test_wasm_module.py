@@ -3,6 +3,7 @@ that cannot be read are refused rather than loaded unchecked."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from wasm_support import DATA, make_runtime, manifest
 
 from aleph_gui.core.errors import ManifestError, PluginTimeout
+from aleph_gui.core.runtime.wasm import LATE_STARTS
 from aleph_gui.core.state import StateDB
 
 HEADER = b"\0asm\x01\0\0\0"
@@ -17,6 +19,24 @@ TYPE_VOID = b"\x01\x04\x01\x60\x00\x00"  # one type: () -> ()
 ONE_FUNC = b"\x03\x02\x01\x00"  # one function of type 0
 CODE_LOOP = b"\x0a\x09\x01\x07\x00\x03\x40\x0c\x00\x0b\x0b"  # loop { br 0 }
 CODE_EMPTY = b"\x0a\x04\x01\x02\x00\x0b"
+
+
+def _u32(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _slow_to_compile(functions: int = 2000, steps: int = 400) -> bytes:
+    """A valid module that takes the compiler about a second or two: many long functions."""
+    section = lambda sid, body: bytes([sid]) + _u32(len(body)) + body  # noqa: E731
+    ops = b"\x20\x00" + b"\x41\x07\x6c\x20\x00\x6a" * steps  # x; (* 7 + x) repeated
+    body = b"\x00" + ops + b"\x0b"
+    return (HEADER + section(1, b"\x01\x60\x01\x7f\x01\x7f") + section(3, _u32(functions) + b"\x00" * functions)
+            + section(10, _u32(functions) + (_u32(len(body)) + body) * functions))
 
 
 @pytest.fixture
@@ -74,3 +94,20 @@ async def test_text_that_cannot_be_read_is_refused(tmp_path: Path, state: StateD
     h = make_runtime(root, manifest("bad.wat", tools={"x": "x"}), state)
     with pytest.raises(ManifestError, match=f"bad.wat is not a valid WebAssembly module \\({reason}"):
         await h.runtime.start()
+
+
+@pytest.mark.timeout(120)
+async def test_a_load_that_outlasts_the_limit_is_given_up_and_ends_by_itself(tmp_path: Path, state: StateDB,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXTISM_CACHE_CONFIG", "")  # compile for real, and leave nothing in wasmtime's cache
+    root = _folder(tmp_path, "big.wasm", _slow_to_compile())
+    h = make_runtime(root, manifest("big.wasm", tools={"f": "f"}, tool_timeout_ms=10), state)
+    with pytest.raises(PluginTimeout, match=r"big.wasm did not finish starting within 10 ms$"):
+        await h.runtime.start()
+    assert h.runtime.status()["late_starts_running"] == 1  # the compile goes on, counted, off the loop
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 90
+    while LATE_STARTS.running and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    assert LATE_STARTS.running == 0
+    assert h.runtime.status()["running"] is False  # a load given up on never comes alive later

@@ -77,7 +77,9 @@ class WasmRuntime(PluginRuntime):
         self._entry = self.instances.entry
         self._started = False
         self._stopped = False
-        self._abandoned = False
+        self._abandoned = False  # start() stopped waiting for the load (see LATE_STARTS)
+        self._start_ended = False
+        self._start_lock = threading.Lock()
         self._load_ms = 0.0
         self.health = CallHealth(self.plugin_id, ctx.log, ctx.report_state)
         # Looked up on every call, so worked out once: tool -> (export, how errors name it), limits.
@@ -118,9 +120,14 @@ class WasmRuntime(PluginRuntime):
         try:
             await asyncio.wait_for(asyncio.shield(done), (limit + START_BACKSTOP_MS) / 1000)
         except TimeoutError:
-            self._abandoned = self._stopped = True
-            LATE_STARTS.add(1)
-            raise PluginTimeout(self.plugin_id, f"{self._entry} did not finish starting within {limit} ms") from None
+            with self._start_lock:
+                self._abandoned = self._stopped = not self._start_ended
+                if self._abandoned:
+                    LATE_STARTS.add(1)
+            if self._abandoned:
+                raise PluginTimeout(self.plugin_id, f"{self._entry} did not finish starting within {limit} ms") \
+                    from None
+            await done  # it ended just in time: its answer is on the way
 
     def _start_thread(self, loop: asyncio.AbstractEventLoop, done: asyncio.Future[None]) -> None:
         error: BaseException | None = None
@@ -128,9 +135,11 @@ class WasmRuntime(PluginRuntime):
             self.start_blocking()
         except BaseException as exc:  # delivered to start(), never lost
             error = exc
-        if self._abandoned:
-            LATE_STARTS.add(-1)
-            return
+        with self._start_lock:
+            self._start_ended = True
+            if self._abandoned:
+                LATE_STARTS.add(-1)
+                return
         try:
             loop.call_soon_threadsafe(_settle, done, error)
         except RuntimeError:  # the loop was closed meanwhile
@@ -252,8 +261,7 @@ class WasmRuntime(PluginRuntime):
     def _fault(self, inst: Instance, message: str, what: str, timeout_ms: int,
                timeout_error: type[PluginTimeout], errors_before: int) -> None:
         errors = self.instances.host_errors
-        err, fault = call_error(self.plugin_id, message, what, timeout_ms, timeout_error, self.instances.memory_mb,
-                                self.instances.hosts)
+        err, fault = call_error(self.plugin_id, message, what, timeout_ms, timeout_error, self.instances.memory_mb)
         if errors.count > errors_before and errors.last:
             err = type(err)(self.plugin_id, f"{err.message} after {errors.last}")
         if not fault:

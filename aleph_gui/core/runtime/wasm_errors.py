@@ -54,7 +54,7 @@ def start_error(plugin_id: str, entry: str, message: str, timeout_ms: int, memor
 
 
 def call_error(plugin_id: str, message: str, what: str, timeout_ms: int, timeout_error: type[PluginTimeout],
-               memory_mb: int, hosts: list[str]) -> tuple[PluginCallError, bool]:
+               memory_mb: int) -> tuple[PluginCallError, bool]:
     """The error sentence of a failed call, and whether it is a fault (counts toward `failed`) rather
     than the plugin's own error answer (`error_set`, e.g. refusing bad arguments)."""
     if message == "timeout":
@@ -62,8 +62,6 @@ def call_error(plugin_id: str, message: str, what: str, timeout_ms: int, timeout
     if message == "oom":
         return PluginCallError(plugin_id, f"{what} ran out of memory (the limit is {memory_mb} MiB)"), True
     if message.startswith(_TRAP):
-        text = (f"{what} crashed inside WebAssembly (a trap such as 'unreachable' or an out-of-bounds "
-                "access, or a request the sandbox refused: network access is "
-                + (f"limited to {', '.join(hosts)})" if hosts else "not granted)"))
-        return PluginCallError(plugin_id, text), True
+        return PluginCallError(plugin_id, f"{what} crashed inside WebAssembly (a trap such as 'unreachable' or "
+                                          "an out-of-bounds access)"), True
     return PluginCallError(plugin_id, f"{what} failed: {clip(message.strip()) or 'no error message'}"), False
