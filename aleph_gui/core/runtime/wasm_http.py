@@ -24,6 +24,7 @@ MAX_REDIRECTS = 5
 RESPONSE_MAX_BYTES = 50 * 1024 * 1024  # what Extism's own http_request reads at most
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MIN_WAIT_S = 0.05
+_CHUNK = 64 * 1024
 
 
 class HttpRefused(Exception):
@@ -94,12 +95,23 @@ def _send(url: str, method: str, headers: dict[str, str], body: bytes | None,
         resp = conn.getresponse()
         if resp.status in _REDIRECTS and resp.getheader("Location"):
             return resp.status, resp.getheader("Location"), b""
-        data = resp.read(RESPONSE_MAX_BYTES + 1)
+        data = _read_body(resp, url, deadline)
     finally:
         conn.close()
-    if len(data) > RESPONSE_MAX_BYTES:
-        raise HttpRefused(f"got more than {RESPONSE_MAX_BYTES // (1024 * 1024)} MiB from {url[:200]}")
     return resp.status, None, data
+
+
+def _read_body(resp: http.client.HTTPResponse, url: str, deadline: float) -> bytes:
+    """The body, within the call's time limit (a server sending slowly cannot hold the call)."""
+    chunks, size = [], 0
+    while chunk := resp.read1(_CHUNK):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > RESPONSE_MAX_BYTES:
+            raise HttpRefused(f"got more than {RESPONSE_MAX_BYTES // (1024 * 1024)} MiB from {url[:200]}")
+        if time.monotonic() > deadline:
+            raise HttpRefused(f"was still receiving {url[:200]} when its time limit ran out")
+    return b"".join(chunks)
 
 
 def fetch(raw_request: bytes, body: bytes | None, allowed: Sequence[str], deadline: float) -> HttpAnswer:
