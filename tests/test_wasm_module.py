@@ -76,6 +76,17 @@ async def test_an_escaped_initialize_export_in_text_is_still_stopped(tmp_path: P
         await h.runtime.start()
 
 
+@pytest.mark.timeout(60)
+async def test_a_start_field_with_comments_inside_is_still_stopped(tmp_path: Path, state: StateDB) -> None:
+    text = (DATA / "start_loop.wat").read_text()
+    spelled = text.replace("(start $forever)", "(start ;; the entry point\n    (; block ;) $forever)")
+    assert spelled != text
+    root = _folder(tmp_path, "commented.wat", spelled)
+    h = make_runtime(root, manifest("commented.wat", tools={"echo": "echo"}, tool_timeout_ms=200), state)
+    with pytest.raises(PluginTimeout, match="commented.wat did not finish starting within 200 ms"):
+        await h.runtime.start()
+
+
 async def test_a_haskell_module_is_refused_with_its_reason(tmp_path: Path, state: StateDB) -> None:
     export_hs_init = b"\x07\x0b\x01\x07hs_init\x00\x00"
     root = _folder(tmp_path, "hs.wasm", HEADER + TYPE_VOID + ONE_FUNC + export_hs_init + CODE_EMPTY)

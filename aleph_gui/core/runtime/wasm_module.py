@@ -143,6 +143,7 @@ def _renamed(name: str) -> str:
 # bulk; a form's head word is read right after its '('). A lone '"' is a string never closed.
 _SCAN = re.compile(r'\(;|\(|\)|"(?:[^"\\]|\\.)*"|;;[^\n]*|"', re.DOTALL)
 _HEAD = re.compile(r"\s*([^\s()\";]*)")
+_START_TARGET = re.compile(r"(?:\s+|;;[^\n]*|\(;.*?;\))*([^\s()\";]+)", re.DOTALL)  # its function, past comments
 _MODULE_FORM = re.compile(r"\s*(?:\$[^\s()\";]+\s*)?(binary|quote)\b")
 
 
@@ -209,7 +210,6 @@ def _prepare_text(text: str) -> str:
     edits: list[tuple[int, int, str]] = []
     stack: list[_Open] = []
     fields_at = -1  # stack depth of module fields: 1 inside (module ...), 0 without it
-    top_forms = 0
     pos = 0
     while (match := _SCAN.search(text, pos)) is not None:
         token, pos = match.group(), match.end()
@@ -223,7 +223,6 @@ def _prepare_text(text: str) -> str:
             head = _HEAD.match(text, pos)
             assert head is not None  # the pattern also matches nothing
             if not stack:
-                top_forms += 1
                 if fields_at < 0:
                     fields_at = 1 if head.group(1) == "module" else 0
                 elif fields_at == 1:
@@ -239,8 +238,10 @@ def _prepare_text(text: str) -> str:
             form = stack.pop()
             depth = len(stack)
             if depth == fields_at and form.head == "start":
-                target = text[form.head_end:match.start()].strip()
-                edits.append((form.start, pos, f'(export "{START_EXPORT}" (func {target}))'))
+                target = _START_TARGET.match(text, form.head_end, match.start())
+                if target is None:
+                    raise ModuleFormatError(f"cannot read the start function at character {form.start}")
+                edits.append((form.start, pos, f'(export "{START_EXPORT}" (func {target.group(1)}))'))
             elif form.head == "export" and (
                     (depth == fields_at and "func" in form.child_heads)
                     or (depth == fields_at + 1 and stack[-1].head == "func")):
