@@ -23,7 +23,7 @@ import logging
 import os
 import time
 from collections import deque
-from typing import Any
+from typing import Any, NoReturn
 
 from aleph_gui.core.errors import (
     AlephError,
@@ -181,6 +181,8 @@ class NodeRuntime(PluginRuntime):
 
     async def _spawn(self) -> NodeConnection:
         argv, env = await self._sandboxed(*self._command())
+        if self._stopped:  # stop() ran while the sandbox was prepared
+            await self._discard(None)
         conn = NodeConnection(self.plugin_id, argv, self.ctx.root, env, log_sink=self.ctx.log,
                               on_request=self._host_request, on_notification=self._notification,
                               on_exit=self._on_exit, max_line_bytes=self.max_line_bytes)
@@ -189,10 +191,14 @@ class NodeRuntime(PluginRuntime):
             init = await conn.open(self.ready_timeout_s)
         except AlephError as err:
             self._conn = None
+            if self._stopped:  # stopped while it started (its sandbox went first): not a crash
+                raise PluginNotRunnable(self.plugin_id, "was stopped") from err
             self.ctx.log("error", f"could not start: {err.message}")
             if self._record_crash(err.message):
                 raise PluginFailed(self.plugin_id, self._crashed_reason or err.message) from err
             raise
+        if self._stopped:  # stop() ran while it started: nothing may outlive stop()
+            await self._discard(conn)
         self._starts += 1
         log.info("%s: node process %s ready", self.plugin_id, conn.pid)
         if self.shape == "module":
@@ -205,6 +211,15 @@ class NodeRuntime(PluginRuntime):
             asyncio.get_running_loop().call_soon(self._publish)
         self._touch()
         return conn
+
+    async def _discard(self, conn: NodeConnection | None) -> NoReturn:
+        """Undo a start that stop() overtook, and say so to the caller."""
+        if conn is not None:
+            await conn.close(self.shutdown_grace_s)
+        self._conn = None
+        if self._sandbox is not None:
+            await self._sandbox.close()
+        raise PluginNotRunnable(self.plugin_id, "was stopped")
 
     def _command(self) -> tuple[list[str], dict[str, str]]:
         assert self._node is not None and self._version is not None
