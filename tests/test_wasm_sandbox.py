@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from runtime_support import OWNER
 from wasm_support import files_scope, make_runtime, manifest, net_scope, plugin_folder
 
 from aleph_gui.core.errors import PluginCallError
@@ -184,7 +185,7 @@ async def test_kv_is_isolated_between_plugins_and_persisted(tmp_path: Path, stat
     assert await runtimes["kv-two"].call_tool("set", {"owner": "two"}) == 0
     assert await runtimes["kv-one"].call_tool("get", {}) == {"owner": "one"}
     assert await runtimes["kv-two"].call_tool("get", {}) == {"owner": "two"}
-    assert state.kv_get("kv-one", "k") == b'{"owner": "one"}'
+    assert state.kv_get("kv-one", OWNER, "k") == b'{"owner": "one"}'
 
 
 async def test_kv_value_over_the_limit_is_a_guest_visible_error(tmp_path: Path, state: StateDB) -> None:

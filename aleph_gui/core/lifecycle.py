@@ -134,7 +134,7 @@ class Lifecycle:
         version = LoadedPlugin(manifest, found.path.resolve(), found.origin)
         scope = slot.granted_scope(found)
         plugin_log = self.bus.on_loop(functools.partial(self.plugin_log, manifest.id))
-        host = HostApi(manifest.id, scope.allowed_apis, self.state.kv_store(manifest.id),
+        host = HostApi(manifest.id, scope.allowed_apis, self.state.kv_store(manifest.id, found.identity),
                        config=functools.partial(self.settings, manifest), log=plugin_log,
                        emit=functools.partial(self.emitted, manifest.id))
         ctx = RuntimeContext(
