@@ -52,9 +52,8 @@ async def test_a_project_copy_of_an_approved_plugin_neither_runs_nor_reads_its_d
         assert await m.call_tool("notes", "get", {}) is None
         await m.call_tool("notes", "set", {"project": "its own"})
     shutil.rmtree(project / ".aleph")
-    async with manager_for(home) as m:  # one approval per id: the user's copy is reviewed again, its data kept
-        assert "your approval was for the project plugin" in m.plugin("notes").state_reason
-        await m.grant("notes")
+    async with manager_for(home) as m:  # approving the project's copy left the user's approved, with its data
+        assert m.plugin("notes").state == "enabled"
         assert await m.call_tool("notes", "get", {}) == {"secret": "the user's private note"}
 
 

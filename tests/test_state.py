@@ -86,17 +86,26 @@ def test_two_processes_can_write_at_once(tmp_path: Path) -> None:
 
 
 def test_an_older_database_keeps_every_plugins_data_and_gives_it_to_the_approved_plugin(tmp_path: Path) -> None:
-    # A version-2 database, as the previous release wrote it: kv rows keyed by id alone.
-    db = StateDB(tmp_path / "state.db")
-    db.set_grant("notes", Scope(allowed_apis=["log", "kv"]), identity=WHO, code_digest="")
-    db.close()
+    # A version-2 database, as the previous release wrote it: grants and kv rows keyed by id alone.
+    StateDB(tmp_path / "state.db").close()
+    scope = Scope(allowed_apis=["log", "kv"])
     conn = sqlite3.connect(tmp_path / "state.db")
-    conn.executescript("DROP TABLE kv; CREATE TABLE kv (id TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
-                       "PRIMARY KEY (id, key));"
-                       "INSERT INTO kv VALUES ('notes', 'k', x'01'), ('never-approved', 'k', x'02');"
-                       "PRAGMA user_version = 2;")
+    conn.executescript(
+        "DROP TABLE kv; CREATE TABLE kv (id TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
+        "PRIMARY KEY (id, key));"
+        "INSERT INTO kv VALUES ('notes', 'k', x'01'), ('never-approved', 'k', x'02');"
+        "DROP TABLE grants; CREATE TABLE grants (id TEXT PRIMARY KEY, scope TEXT NOT NULL, digest TEXT NOT NULL, "
+        "granted_at REAL NOT NULL, origin TEXT NOT NULL DEFAULT '', folder TEXT NOT NULL DEFAULT '', "
+        "kind TEXT NOT NULL DEFAULT '', entry TEXT NOT NULL DEFAULT '', code_digest TEXT NOT NULL DEFAULT '', "
+        "review_reason TEXT NOT NULL DEFAULT '');"
+        "PRAGMA user_version = 2;")
+    conn.execute("INSERT INTO grants VALUES ('notes', ?, ?, 1.0, ?, ?, ?, ?, 'c0de', '')",
+                 (scope.model_dump_json(), scope.digest(), WHO.origin, WHO.folder, WHO.kind, WHO.entry))
+    conn.commit()
     conn.close()
     db = StateDB(tmp_path / "state.db")
+    kept = db.grant("notes", WHO)
+    assert kept is not None and kept.scope == scope and kept.identity == WHO and kept.code_digest == "c0de"
     assert db.kv_get("notes", WHO.data_owner, "k") == b"\x01"  # the plugin the grant names has it
     other = Identity("project", "/work/repo/.aleph/plugins/notes", "wasm", "p.wasm")
     assert db.kv_get("notes", other.data_owner, "k") is None  # another plugin with the id does not

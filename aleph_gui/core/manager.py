@@ -224,7 +224,7 @@ class ExtensionManager(PluginCalls):
 
     async def revoke(self, plugin_id: str) -> PluginInfo:
         slot = self._slot(plugin_id)
-        self.state.revoke(plugin_id)
+        self.state.revoke(plugin_id, slot.found.identity)
         await self._life.unload(slot)
         return self.plugin(await self._life.refresh(slot))
 
@@ -283,13 +283,14 @@ class ExtensionManager(PluginCalls):
             raise InstallError(found.id, "a plugin with this id is already installed; use --replace")
         if existing is not None and replacing:
             await self._life.unload(existing)
-            grant = self.state.grant(found.id)
-            if grant is not None and not grant.review_reason:
+            replaced = next(e for e in [existing.found, *existing.shadowed] if e.origin == "user").identity
+            grant = self.state.grant(found.id, replaced)
+            if grant is not None and not grant.review_reason and grant.identity.folder == replaced.folder:
                 # someone else's code must not run under the old approval
                 code = await asyncio.to_thread(self._life.digests.of, found.path)
                 if code != grant.code_digest:
                     when = time.strftime("%Y-%m-%d %H:%M")
-                    self.state.require_review(found.id, f"its code was replaced by an install on {when}")
+                    self.state.require_review(found.id, replaced, f"its code was replaced by an install on {when}")
         await asyncio.to_thread(move_into_place, staged_root, target, replace)
         await self.rescan()
         if replacing:

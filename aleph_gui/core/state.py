@@ -1,7 +1,7 @@
 """All persistent state in one SQLite file (`$ALEPH_HOME/state.db`, WAL).
 
 Enabled flags, grants (the exact scope approved, its hash and time, and the plugin identity and code
-it was given to), trusted project folders, per-plugin config,
+it was given to: one per identity), trusted project folders, per-plugin config,
 per-plugin key/value data for the `kv` host API (owned by the plugin's identity), and the bounded hook
 audit log.
 The CLI and the GUI may have it open at once: WAL plus a busy timeout serialise writers.
@@ -82,9 +82,9 @@ ALTER TABLE grants ADD COLUMN code_digest TEXT NOT NULL DEFAULT '';
 ALTER TABLE grants ADD COLUMN review_reason TEXT NOT NULL DEFAULT ''
 """
 
-# Version 3: key/value data belongs to the plugin that wrote it (its identity's `data_owner`), not to an
-# id string: another plugin with the same id (a project's, a renamed one) starts with none. Rows written
-# before go to the identity their plugin's grant names.
+# Version 3: grants and key/value data belong to a plugin (origin and folder), not to an id string:
+# approving a project's copy of a plugin leaves the user's copy approved, and neither reads the other's
+# data. Key/value rows written before go to the identity their plugin's grant names.
 _SCHEMA_V3 = """
 CREATE TABLE kv_owned (
     id TEXT NOT NULL,
@@ -98,7 +98,24 @@ INSERT INTO kv_owned(id, owner, key, value)
                                         WHEN g.origin != '' THEN g.origin || ':' || g.folder END
                             FROM grants g WHERE g.id = kv.id), ''), kv.key, kv.value FROM kv;
 DROP TABLE kv;
-ALTER TABLE kv_owned RENAME TO kv
+ALTER TABLE kv_owned RENAME TO kv;
+CREATE TABLE grants_owned (
+    id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    granted_at REAL NOT NULL,
+    origin TEXT NOT NULL DEFAULT '',
+    folder TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT '',
+    entry TEXT NOT NULL DEFAULT '',
+    code_digest TEXT NOT NULL DEFAULT '',
+    review_reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (id, origin, folder)
+);
+INSERT INTO grants_owned SELECT id, scope, digest, granted_at, origin, folder, kind, entry, code_digest,
+    review_reason FROM grants;
+DROP TABLE grants;
+ALTER TABLE grants_owned RENAME TO grants
 """
 
 
@@ -135,6 +152,18 @@ _GRANT_COLUMNS = "id, scope, digest, granted_at, origin, folder, kind, entry, co
 def _grant(row: tuple[Any, ...]) -> Grant:
     pid, scope, digest, at, origin, folder, kind, entry, code, reason = row
     return Grant(pid, Scope.model_validate_json(scope), digest, at, Identity(origin, folder, kind, entry), code, reason)
+
+
+def _approval_of(rows: list[tuple[Any, ...]], identity: Identity | None) -> Grant | None:
+    """Of the approvals given under one id: this plugin's (same origin and folder), else the newest one —
+    which then names the plugin it was given to, so the review can say it is not this one."""
+    if not rows:
+        return None
+    if identity is not None:
+        for row in rows:
+            if (row[4], row[5]) == (identity.origin, identity.folder):
+                return _grant(row)
+    return _grant(max(rows, key=lambda row: row[3]))
 
 
 class StateDB:
@@ -184,10 +213,11 @@ class StateDB:
                                (plugin_id, int(enabled)))
 
     # -- grants ----------------------------------------------------------------------
-    def grant(self, plugin_id: str) -> Grant | None:
+    def grant(self, plugin_id: str, identity: Identity | None = None) -> Grant | None:
+        """The approval of this plugin (see `_approval_of`)."""
         with self._lock:
-            row = self._conn.execute(f"SELECT {_GRANT_COLUMNS} FROM grants WHERE id=?", (plugin_id,)).fetchone()
-        return None if row is None else _grant(row)
+            rows = self._conn.execute(f"SELECT {_GRANT_COLUMNS} FROM grants WHERE id=?", (plugin_id,)).fetchall()
+        return _approval_of(rows, identity)
 
     def set_grant(self, plugin_id: str, scope: Scope, *, identity: Identity, code_digest: str) -> Grant:
         """Approve exactly `scope` for exactly this plugin (its identity and the code it has now)."""
@@ -201,10 +231,11 @@ class StateDB:
             self._conn.execute("UPDATE kv SET owner=? WHERE id=? AND owner=''", (identity.data_owner, plugin_id))
         return grant
 
-    def require_review(self, plugin_id: str, reason: str) -> None:
+    def require_review(self, plugin_id: str, identity: Identity, reason: str) -> None:
         """The approval stays on record but no longer counts until the user reviews again."""
         with self._lock, self._tx():
-            self._conn.execute("UPDATE grants SET review_reason=? WHERE id=?", (reason, plugin_id))
+            self._conn.execute("UPDATE grants SET review_reason=? WHERE id=? AND origin=? AND folder=?",
+                               (reason, plugin_id, identity.origin, identity.folder))
 
     # -- trusted project folders ----------------------------------------------------------
     def trusted(self, folder: str) -> bool:
@@ -226,9 +257,15 @@ class StateDB:
             return [(p, t) for p, t in self._conn.execute(
                 "SELECT path, trusted_at FROM trusted_folders ORDER BY path").fetchall()]
 
-    def revoke(self, plugin_id: str) -> bool:
+    def revoke(self, plugin_id: str, identity: Identity | None = None) -> bool:
+        """Withdraw the approval of this plugin (and one recorded before identities were), or with no
+        identity every approval under the id."""
         with self._lock, self._tx():
-            cur = self._conn.execute("DELETE FROM grants WHERE id=?", (plugin_id,))
+            if identity is None:
+                cur = self._conn.execute("DELETE FROM grants WHERE id=?", (plugin_id,))
+            else:
+                cur = self._conn.execute("DELETE FROM grants WHERE id=? AND (origin='' OR (origin=? AND folder=?))",
+                                         (plugin_id, identity.origin, identity.folder))
         return cur.rowcount > 0
 
     def data_version(self) -> int:
@@ -242,7 +279,10 @@ class StateDB:
             flags = dict(self._conn.execute("SELECT id, enabled FROM plugins").fetchall())
             rows = self._conn.execute(f"SELECT {_GRANT_COLUMNS} FROM grants").fetchall()
             trusted = {p for (p,) in self._conn.execute("SELECT path FROM trusted_folders").fetchall()}
-        return StateSnapshot({k: bool(v) for k, v in flags.items()}, {r[0]: r for r in rows}, trusted)
+        grants: dict[str, list[tuple[Any, ...]]] = {}
+        for row in rows:
+            grants.setdefault(row[0], []).append(row)
+        return StateSnapshot({k: bool(v) for k, v in flags.items()}, grants, trusted)
 
     # -- config ----------------------------------------------------------------------
     def config(self, plugin_id: str) -> dict[str, Any]:
@@ -343,7 +383,7 @@ class PluginKv:
 class StateSnapshot:
     """A read-only view of enabled flags and grants, with `StateDB`'s reading methods."""
 
-    def __init__(self, flags: dict[str, bool], grants: dict[str, tuple[Any, ...]], trusted: set[str]) -> None:
+    def __init__(self, flags: dict[str, bool], grants: dict[str, list[tuple[Any, ...]]], trusted: set[str]) -> None:
         self._flags = flags
         self._grants = grants  # rows stay unparsed until asked for: most plugins never are
         self._trusted = trusted
@@ -351,9 +391,8 @@ class StateSnapshot:
     def enabled(self, plugin_id: str) -> bool | None:
         return self._flags.get(plugin_id)
 
-    def grant(self, plugin_id: str) -> Grant | None:
-        row = self._grants.get(plugin_id)
-        return None if row is None else _grant(row)
+    def grant(self, plugin_id: str, identity: Identity | None = None) -> Grant | None:
+        return _approval_of(self._grants.get(plugin_id, []), identity)
 
     def trusted(self, folder: str) -> bool:
         return folder in self._trusted
