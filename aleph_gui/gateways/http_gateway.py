@@ -20,7 +20,7 @@ import hmac
 import json
 import logging
 import socket
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -215,8 +215,9 @@ class PluginRoutes:
 class _OnThisLoop(uvicorn.Server):
     """uvicorn on the host's loop: the host owns SIGINT/SIGTERM, so uvicorn must not take them."""
 
-    def capture_signals(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def bind(port: int) -> socket.socket:

@@ -53,9 +53,9 @@ SCOPES = (("user", "Claude Code — you, every project"), ("project", "Claude Co
 
 def saved_http(settings: QSettings) -> tuple[bool, int]:
     """(HTTP on?, port) as the user last chose them."""
-    on = settings.value(HTTP_ENABLED_KEY, False, type=bool)
+    on = bool(settings.value(HTTP_ENABLED_KEY, False, type=bool))
     port = settings.value(HTTP_PORT_KEY, DEFAULT_PORT, type=int)
-    return bool(on), int(port) if 0 < int(port) <= 65535 else DEFAULT_PORT
+    return on, port if isinstance(port, int) and 0 < port <= 65535 else DEFAULT_PORT
 
 
 async def start_saved_http(settings: QSettings, endpoints: HostEndpoints, fallback_port: int | None = None) -> str:
