@@ -17,6 +17,7 @@ from agent_support import (
     Notifications,
     add_demo,
     ext,
+    grant,
     host_info,
     http_get,
     http_session,
@@ -141,3 +142,31 @@ def test_a_port_that_is_taken_is_one_sentence_and_exit_1(home: Path) -> None:
     assert done.returncode == 1
     assert f"aleph-ext serve: no HTTP gateway: port {port} on 127.0.0.1 is already in use" in done.stderr
     assert "Traceback" not in done.stderr and not (home / "host.json").exists()
+
+
+@needs_node
+async def test_two_plugins_with_the_same_route_both_answer_and_both_show_the_conflict(home: Path) -> None:
+    for plugin_id in ("kit-a", "kit-b"):
+        folder = add_demo(home, "node-assistant-kit")
+        manifest = json.loads((folder / "package.json").read_text())
+        manifest["name"] = plugin_id
+        (folder / "package.json").write_text(json.dumps(manifest))
+        folder.rename(home / "plugins" / plugin_id)
+    await grant(home, "kit-a", "kit-b")
+    listed = {p["id"]: p for p in json.loads((await ext(home, "list", "--json")).stdout)}
+    sentence = ("HTTP route 'GET /status' is provided by both 'kit-a' and 'kit-b'; each is served under its own "
+                "plugin (/plugins/kit-a/…, /plugins/kit-b/…)")
+    assert sentence in listed["kit-a"]["conflicts"] and sentence in listed["kit-b"]["conflicts"]
+    assert sentence in (await ext(home, "show", "kit-b")).stdout
+    host = HostProcess(home, ["--no-builtin"], ROOT, serve_options=("--http", "0"))
+    try:
+        await asyncio.to_thread(host.wait_until_serving)
+        await asyncio.to_thread(wait_for, lambda: host_info(home)["http"], 30.0, "the URL")
+        info = host_info(home)
+        for plugin_id in ("kit-a", "kit-b"):
+            status, _, body = await asyncio.to_thread(http_get, info["http"], f"/plugins/{plugin_id}/status",
+                                                      token=info["token"])
+            assert status == 200 and json.loads(body)["plugin"] == plugin_id
+    finally:
+        code, err = await asyncio.to_thread(host.stop)
+        assert code == 0, err
