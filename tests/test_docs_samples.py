@@ -196,7 +196,10 @@ def test_assemblyscript_samples_compile_to_wasm(sample: Sample, tmp_path: Path) 
 
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]*$")
 SUBCOMMANDS = {"list", "show", "validate", "grant", "revoke", "enable", "disable", "call", "fire", "skills",
-               "install", "uninstall", "watch", "mcp", "service", "init"}
+               "install", "uninstall", "watch", "mcp", "service", "init", "serve", "host", "claude"}
+# Command lines of the agent gateways the docs must show (each checked by the parser like every other line).
+AGENT_COMMANDS = (("mcp", "serve"), ("serve", "--http"), ("claude", "hook"), ("claude", "install"),
+                  ("claude", "uninstall"))
 
 
 def command_lines(body: str) -> list[tuple[str, list[str]]]:
@@ -225,7 +228,7 @@ def command_lines(body: str) -> list[tuple[str, list[str]]]:
                     continue
                 if "|" in word and not word.startswith(("{", "'")):
                     word = word.split("|")[0]  # start|stop, wasm|nodejs|static: the first one
-                argv.append("{}" if word == "JSON" else "list" if word == "COMMAND" else
+                argv.append("{}" if word == "JSON" else "list" if word == "COMMAND" else "0" if word == "PORT" else
                             "x" if PLACEHOLDER.match(word) else word)
             out.append((line, argv))
     return out
@@ -240,6 +243,11 @@ def test_the_docs_show_aleph_ext_command_lines() -> None:
     used = {argv[0] for _, _, argv in CLI_LINES if argv and argv[0] in SUBCOMMANDS} | \
         {a for _, _, argv in CLI_LINES for a in argv if a in SUBCOMMANDS}
     assert used == SUBCOMMANDS, f"commands no doc shows: {SUBCOMMANDS - used}"
+
+
+def test_the_docs_show_how_agents_connect() -> None:
+    shown = {tuple(argv[:2]) for _, _, argv in CLI_LINES}
+    assert set(AGENT_COMMANDS) <= shown, f"agent commands no doc shows: {set(AGENT_COMMANDS) - shown}"
 
 
 @pytest.mark.parametrize(("sample", "line", "argv"), CLI_LINES,
