@@ -104,7 +104,9 @@ class McpGateway:
                               on_list_tools=self._list_tools, on_call_tool=self._call_tool,
                               on_list_prompts=self._list_prompts, on_get_prompt=self._get_prompt,
                               on_subscriptions_listen=ListenHandler(self._bus))
-        self.server.middleware.append(self._remember_session)
+        # The SDK's OpenTelemetry middleware opens a span per message for an exporter this app never installs:
+        # only the session bookkeeping stays.
+        self.server.middleware = [self._remember_session]
         backend.on_change(self.changed)
 
     def initialization_options(self) -> InitializationOptions:

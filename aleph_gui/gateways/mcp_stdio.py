@@ -135,7 +135,7 @@ async def _retire(backend: InProcess) -> None:
 async def serve(locations: Locations, *, safe_mode: bool, view_ok: Callable[[Any], bool],
                 say: Callable[[str], None]) -> int:
     """Serve MCP on this process's stdin/stdout until the client closes stdin; the exit code."""
-    from mcp.server.stdio import stdio_server
+    from aleph_gui.gateways.stdio_wire import stdio_wire
 
     finder = CoreFinder(locations, safe_mode=safe_mode, view_ok=view_ok, say=say)
     try:
@@ -146,7 +146,7 @@ async def serve(locations: Locations, *, safe_mode: bool, view_ok: Callable[[Any
     gateway = McpGateway(backend)
     finder.follow(gateway)
     try:
-        async with stdio_server() as (read, write):
+        async with stdio_wire() as (read, write):
             await gateway.server.run(read, write, gateway.initialization_options())
     finally:
         await gateway.close()
