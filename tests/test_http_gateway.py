@@ -33,9 +33,12 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture
 def http_host(home: Path) -> Iterator[HostProcess]:
-    """`aleph-ext serve --http 0` (any free port) for `home`, once host.json names its URL."""
+    """`aleph-ext serve --http 0` (any free port) for `home`, once host.json names its URL: the WASM demo, the
+    MCP-server demo (approved) and the Node.js kit (not approved yet)."""
     add_demo(home, "wasm-wat-text-tools")
     add_demo(home, "node-assistant-kit")
+    add_demo(home, "mcp-time-server")
+    asyncio.run(grant(home, "mcp-time-server"))
     host = HostProcess(home, ["--no-builtin"], ROOT, serve_options=("--http", "0"))
     try:
         host.wait_until_serving()
@@ -66,11 +69,14 @@ async def test_an_sdk_client_over_streamable_http_lists_and_calls_tools_named_in
     notes = Notifications()
     async with http_session(info["http"], info["token"], client="my-sdk-agent", notifications=notes) as session:
         names = {t.name for t in (await session.list_tools()).tools}
-        assert {"uppercase", "word_count"} <= names and "clock_status" not in names  # the kit is not approved
+        assert {"uppercase", "word_count", "current_time"} <= names and "clock_status" not in names  # not approved
         result = await session.call_tool("uppercase", {"text": "over http"})
         assert result.structured_content == {"text": "OVER HTTP"}
+        proxied = await session.call_tool("convert_time", {"time": "09:30", "source_timezone": "UTC",
+                                                           "target_timezone": "Asia/Kolkata"})
+        assert not proxied.is_error and text_of(proxied).endswith("T15:00+05:30")
         records = await asyncio.to_thread(call_sync, home, "log", {"limit": 20}, client="test")
-        assert [r["client"] for r in records if r["event"] == "tool_call"] == ["my-sdk-agent"]
+        assert [r["client"] for r in records if r["event"] == "tool_call"] == ["my-sdk-agent", "my-sdk-agent"]
 
         assert (await ext(home, "grant", "node-assistant-kit")).returncode == 0
         await notes.wait_for("notifications/tools/list_changed")

@@ -38,7 +38,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from aleph_gui import __version__
-from aleph_gui.gateways.backends import Backend, OperationFailed
+from aleph_gui.gateways.backends import Backend, InProcess, OperationFailed
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ class McpGateway:
         self._bus = InMemorySubscriptionBus()
         self._dirty = asyncio.Event()
         self._follower: asyncio.Task[None] | None = None
+        self._closed = False
         self.notifications_sent = 0
         self.server = _Server(SERVER_NAME, version=__version__, title="Aleph Extension Manager",
                               instructions=INSTRUCTIONS,
@@ -200,6 +201,8 @@ class McpGateway:
 
     def changed(self) -> None:
         """Plugins changed (called on the loop): compare the listings again after a short pause."""
+        if self._closed:
+            return
         self._dirty.set()
         if self._follower is None or self._follower.done():
             self._follower = asyncio.get_running_loop().create_task(self._follow_changes())
@@ -241,6 +244,10 @@ class McpGateway:
                 self._sessions.pop(key, None)
 
     async def close(self) -> None:
+        """Stop following changes (a core of this process stops telling this gateway about them)."""
+        self._closed = True
+        if isinstance(self.backend, InProcess):
+            self.backend.close()
         if self._follower is not None:
             self._follower.cancel()
             await asyncio.gather(self._follower, return_exceptions=True)
