@@ -59,12 +59,14 @@ def button(dialog: Any, name: str) -> QPushButton:
     return found[0]
 
 
-def test_the_dialog_opens_from_its_shortcut_without_being_modal_and_shows_the_endpoints(hosted, modal_guard) -> None:
+def test_the_dialog_opens_from_its_menu_action_without_being_modal_and_shows_the_endpoints(
+        hosted, modal_guard) -> None:
     window, endpoints = hosted
     action = window.connect_action
     assert action.shortcut().toString() == "Ctrl+Shift+A"
     assert [a.text() for a in window.menuBar().actions()][-1] == "A&gents"
-    dialog = action.show_dialog()
+    action.trigger()
+    dialog = action.dialog
     assert dialog.isVisible() and not dialog.isModal() and modal_guard.opened == []
     assert dialog.accessibleName() == "Connect an agent"
     assert dialog.socket_field.text() == str(endpoints.home / "host.sock")

@@ -25,6 +25,9 @@ from aleph_gui.host.info import read_host_info
 log = logging.getLogger(__name__)
 
 LOOK_FOR_HOST_S = 1.0  # while the core runs here: how often to look for a host that started since
+# How long to wait for a host that is starting or handing over; past it the core starts here (an MCP client gives
+# its server little time to answer `initialize`, and the gateway moves to the host once it answers).
+HOST_WAIT_S = 10.0
 CLIENT_NAME = "mcp"  # until the MCP client says its own name in `initialize`
 
 
@@ -55,7 +58,7 @@ class CoreFinder:
         self._task = asyncio.get_running_loop().create_task(self._follow())
 
     async def _relay(self) -> HostRelay | None:
-        client = HostClient(self.home, CLIENT_NAME, reconnect=True)
+        client = HostClient(self.home, CLIENT_NAME, reconnect=True, wait=HOST_WAIT_S)
         try:
             hello = await client.connect()
         except HostUnavailable:

@@ -14,11 +14,13 @@ from aleph_gui.gateways.claude_config import SERVER_NAME, server_entry
 
 def claude_code(command: list[str], mcp_url: str | None = None, token: str = "") -> str:
     """Claude Code: `claude mcp add` for the stdio server (and the HTTP one while it runs), plus the hooks."""
-    lines = ["# the MCP server (tools and prompts of every enabled plugin), for you in every project:",
-             shlex.join(["claude", "mcp", "add", "--scope", "user", SERVER_NAME, "--", *command, "mcp", "serve"]),
+    lines = ["# the MCP server `aleph` and the hook bridge (every hook event through Aleph's chain):",
+             shlex.join([*command, "claude", "install"]),
              "",
-             "# the hook bridge too (every hook event through Aleph's chain), with the MCP server:",
-             shlex.join([*command, "claude", "install"])]
+             "# or only the MCP server, with Claude Code's own command:",
+             shlex.join(["claude", "mcp", "add", "--scope", "user", SERVER_NAME, "--", *command, "mcp", "serve"])]
+    lines += ["", "# or, by hand, in a project's .mcp.json (or ~/.claude.json under \"mcpServers\"):",
+              json.dumps({"mcpServers": {SERVER_NAME: server_entry(command)}}, indent=2)]
     if mcp_url:
         lines += ["", "# or over HTTP, to the running host (only while it serves HTTP):",
                   shlex.join(["claude", "mcp", "add", "--transport", "http", "--scope", "user", f"{SERVER_NAME}-http",
