@@ -35,7 +35,7 @@ async def run_operation(args: argparse.Namespace, method: str, params: dict[str,
         if op.uses == "plugins":
             await manager.start()
         elif op.uses == "inventory":
-            await manager.discover()
+            await manager.rescan()
         return await op.handler(manager, params, CLIENT)
     except AlephError as exc:
         raise Failure(str(exc), type(exc).__name__) from None

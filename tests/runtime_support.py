@@ -11,7 +11,11 @@ from aleph_gui.core.manifest.model import Capability, PluginManifest
 from aleph_gui.core.registry import Undo
 from aleph_gui.core.runtime.base import RuntimeContext
 from aleph_gui.core.scope import Scope
-from aleph_gui.core.state import StateDB
+from aleph_gui.core.state import Identity, StateDB
+
+# Runtime tests build no discovery records: every plugin they run owns its key/value rows as this one.
+TEST_IDENTITY = Identity("user", "/test", "", "")
+OWNER = TEST_IDENTITY.data_owner
 
 
 def runtime_context(manifest: PluginManifest, root: Path, state: StateDB, *, scope: Scope | None = None,
@@ -21,6 +25,6 @@ def runtime_context(manifest: PluginManifest, root: Path, state: StateDB, *, sco
                     report_state: Callable[[str, str], None] = lambda state, reason: None) -> RuntimeContext:
     granted = scope if scope is not None else manifest.scope
     settings = {**manifest.config_defaults, **(config or {})}
-    host = HostApi(manifest.id, granted.allowed_apis, state.kv_store(manifest.id), config=lambda: settings, log=log)
+    host = HostApi(manifest.id, granted.allowed_apis, state.kv_store(manifest.id, TEST_IDENTITY), config=lambda: settings, log=log)
     return RuntimeContext(manifest=manifest, root=root.resolve(), scope=granted, host=host, log=log,
                           register=register or (lambda cap: (lambda: None)), report_state=report_state)

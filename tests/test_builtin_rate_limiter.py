@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from builtin_support import RATE_LIMITER, Loaded, load_builtin
+from runtime_support import OWNER
 from wasm_support import make_runtime
 
 from aleph_gui.core.hooks import HookExecutor
@@ -38,17 +39,17 @@ async def decisions(lim: Loaded, tool: str, times: int, **kw: Any) -> list[str]:
 
 def counted(state: StateDB, key: str) -> int:
     """Calls recorded in the plugin's kv row ("<second>:<calls>,...")."""
-    raw = state.kv_get(PLUGIN, key)
+    raw = state.kv_get(PLUGIN, OWNER, key)
     return sum(int(part.split(":")[1]) for part in raw.decode().split(",")) if raw else 0
 
 
 def age_recorded_calls(state: StateDB, key: str, seconds: int) -> None:
     """Make the recorded calls `seconds` older: what the plugin sees once that much time has passed
     (the clock is the host's; the test moves the record instead of waiting a minute)."""
-    raw = state.kv_get(PLUGIN, key)
+    raw = state.kv_get(PLUGIN, OWNER, key)
     assert raw is not None
     shifted = [f"{int(s) - seconds}:{c}" for s, c in (part.split(":") for part in raw.decode().split(","))]
-    state.kv_set(PLUGIN, key, ",".join(shifted).encode())
+    state.kv_set(PLUGIN, OWNER, key, ",".join(shifted).encode())
 
 
 async def test_blocks_a_tool_past_its_limit_with_a_reason_naming_the_setting(state: StateDB) -> None:
@@ -98,7 +99,7 @@ async def test_limits_per_tool_override_the_default(state: StateDB) -> None:
     assert await decisions(lim, "Bash", 3, plugin="shell") == ["continue"] * 2 + ["block"]
     # 0 = no limit
     assert await decisions(lim, "ls", 10) == ["continue"] * 10
-    assert state.kv_get(PLUGIN, "calls:files/ls") is None
+    assert state.kv_get(PLUGIN, OWNER, "calls:files/ls") is None
 
 
 async def test_zero_turns_the_default_limit_off(state: StateDB) -> None:
@@ -125,7 +126,7 @@ async def test_a_tool_name_inside_the_arguments_is_not_the_tools_name(state: Sta
     lim = await limiter(state, max_calls_per_minute=1)
     assert (await lim.call("search", {"tool_name": "other", "plugin": "evil"})).decision == "continue"
     assert (await lim.call("search", {"tool_name": "other"})).decision == "block"
-    assert counted(state, "calls:files/search") == 1 and state.kv_get(PLUGIN, "calls:evil/other") is None
+    assert counted(state, "calls:files/search") == 1 and state.kv_get(PLUGIN, OWNER, "calls:evil/other") is None
 
 
 async def test_a_call_without_a_tool_name_passes_untouched(state: StateDB) -> None:

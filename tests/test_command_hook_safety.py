@@ -23,7 +23,8 @@ from aleph_gui.core.loader import hook_handlers
 from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.core.manifest.claude import parse_claude_plugin
 from aleph_gui.core.paths import Locations
-from aleph_gui.core.runtime.command import HOOK_ENV_KEPT, CommandRuntime
+from aleph_gui.core.runtime.command import CommandRuntime
+from aleph_gui.core.runtime.sandboxing import PROCESS_ENV_KEPT
 from aleph_gui.core.state import StateDB
 
 INJECTION = "x;touch INJECTED;y"
@@ -112,7 +113,7 @@ async def test_the_hook_gets_a_small_environment_without_the_apps_secrets(
     # the app's PATH, or the sandbox's own system PATH
     assert env["ALEPH_PLUGIN_ID"] == "cc-probe" and env["PATH"] in (os.environ["PATH"], "/usr/local/bin:/usr/bin:/bin")
     # sh itself adds a few (PWD, SHLVL, _): everything else is on the documented list.
-    allowed = set(HOOK_ENV_KEPT) | {"CLAUDE_PLUGIN_ROOT", "CLAUDE_PROJECT_DIR", "ALEPH_PLUGIN_ID", "PWD", "SHLVL",
+    allowed = set(PROCESS_ENV_KEPT) | {"CLAUDE_PLUGIN_ROOT", "CLAUDE_PROJECT_DIR", "ALEPH_PLUGIN_ID", "PWD", "SHLVL",
                                     "_", "OLDPWD", "HOME", "TMPDIR"}
     assert set(env) <= allowed, set(env) - allowed
 

@@ -196,7 +196,9 @@ def test_assemblyscript_samples_compile_to_wasm(sample: Sample, tmp_path: Path) 
 
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]*$")
 SUBCOMMANDS = {"list", "show", "validate", "grant", "revoke", "enable", "disable", "call", "fire", "skills",
-               "install", "uninstall", "watch", "mcp", "service", "init", "serve", "host", "claude"}
+               "install", "uninstall", "watch", "mcp", "service", "init", "config", "run", "log", "trust",
+               "untrust", "serve", "host", "claude"}
+NUMBERS = {"N", "PORT"}  # placeholders that stand for a number
 # Command lines of the agent gateways the docs must show (each checked by the parser like every other line).
 AGENT_COMMANDS = (("mcp", "serve"), ("serve", "--http"), ("claude", "hook"), ("claude", "install"),
                   ("claude", "uninstall"))
@@ -228,8 +230,8 @@ def command_lines(body: str) -> list[tuple[str, list[str]]]:
                     continue
                 if "|" in word and not word.startswith(("{", "'")):
                     word = word.split("|")[0]  # start|stop, wasm|nodejs|static: the first one
-                argv.append("{}" if word == "JSON" else "list" if word == "COMMAND" else "0" if word == "PORT" else
-                            "x" if PLACEHOLDER.match(word) else word)
+                argv.append("{}" if word == "JSON" else "list" if word == "COMMAND" else
+                            "5" if word in NUMBERS else "x" if PLACEHOLDER.match(word) else word)
             out.append((line, argv))
     return out
 

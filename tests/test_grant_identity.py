@@ -46,6 +46,16 @@ async def test_a_project_copy_of_an_approved_plugin_neither_runs_nor_reads_its_d
         assert f"not for this project plugin in {impostor.resolve()}" in info.state_reason
         with pytest.raises(ReviewRequired):
             await m.call_tool("notes", "get", {})
+        # Even approved, the project's plugin starts with data of its own: the kv rows belong to the
+        # plugin that wrote them, not to the id.
+        await m.grant("notes")
+        assert await m.call_tool("notes", "get", {}) is None
+        await m.call_tool("notes", "set", {"project": "its own"})
+    shutil.rmtree(project / ".aleph")
+    async with manager_for(home) as m:  # one approval per id: the user's copy is reviewed again, its data kept
+        assert "your approval was for the project plugin" in m.plugin("notes").state_reason
+        await m.grant("notes")
+        assert await m.call_tool("notes", "get", {}) == {"secret": "the user's private note"}
 
 
 async def test_a_plugin_renaming_itself_to_an_approved_id_does_not_take_its_grant(tmp_path: Path) -> None:

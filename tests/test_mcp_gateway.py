@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mcp_types as types
 import pytest
 from agent_support import (
     ROOT,
@@ -19,11 +20,15 @@ from agent_support import (
     add_guard,
     ext,
     grant,
+    stdio_params,
     stdio_session,
     text_of,
     until,
 )
 from host_support import HostProcess
+from mcp import ClientSession
+from mcp.client.stdio import stdio_client
+from mcp.client.subscriptions import ToolsListChanged, listen
 from mcp.shared.exceptions import MCPError
 from node_support import needs_node
 
@@ -146,3 +151,22 @@ async def test_with_a_host_calls_go_through_it_named_after_the_client_and_it_sur
     finally:
         host.kill()
 
+
+
+@needs_node
+async def test_a_client_on_the_2026_protocol_hears_of_changes_through_its_listen_stream(home: Path) -> None:
+    add_demo(home, "wasm-wat-text-tools")
+    add_demo(home, "node-weather-tools")
+    params = stdio_params(home, "--no-builtin")
+    async with stdio_client(params) as (read, write), \
+            ClientSession(read, write, client_info=types.Implementation(name="modern-agent", version="1")) as session:
+        await session.discover()  # the 2026-07-28 era: no handshake, a listen stream for change events
+        assert session.protocol_version == "2026-07-28"
+        assert "forecast" not in {t.name for t in (await session.list_tools()).tools}
+        async with listen(session, tools_list_changed=True) as changes:
+            assert (await ext(home, "grant", "node-weather-tools")).returncode == 0
+            event = await asyncio.wait_for(changes.__anext__(), 60)
+            assert isinstance(event, ToolsListChanged)
+        assert "forecast" in {t.name for t in (await session.list_tools()).tools}
+        result = await session.call_tool("forecast", {"city": "Oslo"})
+        assert result.structured_content["city"] == "Oslo"

@@ -10,6 +10,7 @@ import psutil
 import pytest
 from node_support import DATA, DEMOS, make_runtime, needs_node
 from node_support import process_gone as gone
+from runtime_support import OWNER
 
 from aleph_gui.core.errors import (
     HookTimeout,
@@ -50,7 +51,7 @@ async def test_module_demo_tool_and_intercepting_hook(tmp_path: Path) -> None:
         assert first["city"] == "Lisbon" and len(first["days"]) == 3
         assert first["days"] == second["days"]  # computed, deterministic
         assert (first["asked"], second["asked"]) == (1, 2)  # kept in the plugin's kv store
-        assert h.state.kv_get("node-weather-tools", "asked:lisbon") == b"2"
+        assert h.state.kv_get("node-weather-tools", OWNER, "asked:lisbon") == b"2"
         result = await h.runtime.run_hook("stampToolCall", {"event": "tool_invoked",
                                                              "data": {"tool": "forecast"}})
         assert result == Intercept({"tool": "forecast", "weather_checked": True})

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from node_support import DATA, make_runtime, needs_node
 
@@ -151,3 +152,35 @@ async def test_a_grant_no_sandbox_can_give_stops_the_plugin_with_one_sentence(tm
         info = await m.grant("greedy")
         assert info.state == "failed"
         assert "read-only folder / cannot be granted: it resolves to / (the whole system)" in info.state_reason
+
+
+async def _children_gone(before: set[int], timeout_s: float = 5.0) -> set[int]:
+    """Children of this test process started since `before` that are still there after waiting."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        left = {p.pid for p in psutil.Process().children(recursive=True) if p.pid not in before}
+        if not left or loop.time() > deadline:
+            return left
+        await asyncio.sleep(0.02)
+
+
+async def test_turning_a_plugin_off_while_its_process_starts_is_not_a_crash_and_leaves_nothing(
+        tmp_path: Path) -> None:
+    # Stopped at every point of a start: before, the call failed with bubblewrap's "Can't find source
+    # path …/proxy.sock" (its proxy was closed under it) and that counted as a crash.
+    scope = Scope(network_access=NetworkAccess(mode="allow", hosts=["127.0.0.1"]))
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    for yields in range(0, 60, 3):
+        home = tmp_path / f"home-{yields}"
+        home.mkdir()
+        h = make_runtime(SNOOP, home, scope=scope)
+        await h.runtime.start()
+        calling = asyncio.create_task(h.runtime.call_tool("fetch", {"url": "http://127.0.0.1:9/"}))
+        for _ in range(yields):
+            await asyncio.sleep(0)
+        await h.runtime.stop()
+        [outcome] = await asyncio.gather(calling, return_exceptions=True)
+        assert isinstance(outcome, Exception) and "stopped" in str(outcome), (yields, outcome)
+        assert h.runtime.status()["crashes"] == 0, (yields, h.log_text())
+        assert await _children_gone(before) == set(), f"left running when stopped after {yields} loop turns"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from node_support import DATA, make_runtime, needs_node
+from runtime_support import OWNER
 
 from aleph_gui.core.scope import FileAccess, Scope
 
@@ -83,7 +84,7 @@ async def test_host_api_outside_allowed_apis_is_refused(tmp_path: Path) -> None:
         refused = await h.runtime.call_tool("host", {"api": "kv.set", "args": {"key": "k", "value": 1}})
         assert refused["ok"] is False and refused["code"] == "ERR_SCOPE_DENIED"
         assert "'kv.set' is not allowed for this plugin" in refused["message"]
-        assert h.state.kv_get("snoop", "k") is None
+        assert h.state.kv_get("snoop", OWNER, "k") is None
         assert any(level == "warning" and "refused" in msg and "kv.set" in msg for level, msg in h.logs)
         time_refused = await h.runtime.call_tool("host", {"api": "time.now", "args": {}})
         assert time_refused["code"] == "ERR_SCOPE_DENIED"
@@ -102,7 +103,7 @@ async def test_granted_kv_round_trip_is_per_plugin(tmp_path: Path) -> None:
         assert ok["ok"] is True
         got = await h.runtime.call_tool("host", {"api": "kv.get", "args": {"key": "k"}})
         assert got == {"ok": True, "value": {"n": 1}}
-        assert h.state.kv_get("other-plugin", "k") is None
+        assert h.state.kv_get("other-plugin", OWNER, "k") is None
         unknown = await h.runtime.call_tool("host", {"api": "kv.delete_everything", "args": {}})
         assert unknown["ok"] is False and "unknown host API" in unknown["message"]
     finally:

@@ -49,10 +49,10 @@ def test_snapshot_reads_the_same_answers(state_db: StateDB) -> None:
 
 def test_config_kv_forget_and_audit(state_db: StateDB) -> None:
     state_db.set_config("p", "word", {"x": [1, 2]})
-    state_db.kv_set("p", "k", b"\x00\x01")
-    assert state_db.config("p") == {"word": {"x": [1, 2]}} and state_db.kv_get("p", "k") == b"\x00\x01"
+    state_db.kv_set("p", "user:/p", "k", b"\x00\x01")
+    assert state_db.config("p") == {"word": {"x": [1, 2]}} and state_db.kv_get("p", "user:/p", "k") == b"\x00\x01"
     state_db.forget("p")
-    assert state_db.config("p") == {} and state_db.kv_get("p", "k") is None
+    assert state_db.config("p") == {} and state_db.kv_get("p", "user:/p", "k") is None
     rows = [TraceRecord(float(i), "e", "p", "h", "continue", i * 1000, "", (), "cli") for i in range(10)]
     state_db.append_audit(rows, limit=5)
     assert [r.duration_us for r in state_db.audit()] == [5, 6, 7, 8, 9]  # bounded, oldest dropped
@@ -82,4 +82,25 @@ def test_two_processes_can_write_at_once(tmp_path: Path) -> None:
         db.set_enabled(f"parent-{i}", False)
     assert child.wait(timeout=60) == 0
     assert db.enabled("child-199") is True and db.enabled("parent-199") is False
+    assert db.integrity_ok()
+
+
+def test_an_older_database_keeps_every_plugins_data_and_gives_it_to_the_approved_plugin(tmp_path: Path) -> None:
+    # A version-2 database, as the previous release wrote it: kv rows keyed by id alone.
+    db = StateDB(tmp_path / "state.db")
+    db.set_grant("notes", Scope(allowed_apis=["log", "kv"]), identity=WHO, code_digest="")
+    db.close()
+    conn = sqlite3.connect(tmp_path / "state.db")
+    conn.executescript("DROP TABLE kv; CREATE TABLE kv (id TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
+                       "PRIMARY KEY (id, key));"
+                       "INSERT INTO kv VALUES ('notes', 'k', x'01'), ('never-approved', 'k', x'02');"
+                       "PRAGMA user_version = 2;")
+    conn.close()
+    db = StateDB(tmp_path / "state.db")
+    assert db.kv_get("notes", WHO.data_owner, "k") == b"\x01"  # the plugin the grant names has it
+    other = Identity("project", "/work/repo/.aleph/plugins/notes", "wasm", "p.wasm")
+    assert db.kv_get("notes", other.data_owner, "k") is None  # another plugin with the id does not
+    assert db.kv_get("never-approved", "", "k") == b"\x02"  # kept, though no plugin owns it yet
+    db.set_grant("never-approved", Scope(allowed_apis=["log", "kv"]), identity=other, code_digest="")
+    assert db.kv_get("never-approved", other.data_owner, "k") == b"\x02"  # the first one approved gets it
     assert db.integrity_ok()

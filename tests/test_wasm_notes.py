@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from runtime_support import OWNER
 from wasm_support import NOTES_DEMO, ensure_notes_built, files_scope, load_demo, make_runtime
 
 from aleph_gui.core.errors import PluginCallError, ScopeDenied
@@ -64,7 +65,7 @@ async def test_lists_reads_and_counts_notes(notes_wasm: Path, user_home: Path, s
     stats = await h.runtime.call_tool("note_stats", {"name": "groceries.md"})
     assert stats == {"name": "groceries.md", "lines": 2, "words": 4, "chars": 20, "reads": 2}
     # the read counter lives in this plugin's own kv rows, through aleph_kv_set
-    assert state.kv_get("wasm-notes", "reads:groceries.md") == b"2"
+    assert state.kv_get("wasm-notes", OWNER, "reads:groceries.md") == b"2"
     assert ("info", "read note groceries.md") in h.logs and ("info", "listed 2 notes") in h.logs
 
 
@@ -77,7 +78,7 @@ async def test_notes_outside_the_grant_are_refused(notes_wasm: Path, user_home: 
     with pytest.raises(PluginCallError, match="outside the granted notes folder: refused by the sandbox") as err:
         await h.runtime.call_tool("read_note", {"name": name})
     assert "the secret" not in str(err.value)
-    assert state.kv_get("wasm-notes", f"reads:{name}") is None
+    assert state.kv_get("wasm-notes", OWNER, f"reads:{name}") is None
 
 
 async def test_without_the_file_grant_there_is_no_notes_folder(notes_wasm: Path, user_home: Path,

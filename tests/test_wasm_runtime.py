@@ -32,7 +32,7 @@ async def test_demo_text_tools_round_trip(state: StateDB) -> None:
     assert await h.runtime.call_tool("word_count", {"text": ""}) == {"words": 0}
     status = h.runtime.status()
     assert status["calls"] == 3 and status["failures"] == 0
-    assert status["memory_limit_mb"] == 16 and status["host_functions"] == ["aleph_log"]
+    assert status["memory_limit_mb"] == 16 and status["host_functions"] == ["aleph_log", "aleph_now_ms", "http_request", "http_status_code"]
     await h.runtime.stop()
 
 

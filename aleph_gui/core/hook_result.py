@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aleph_gui.core.errors import cap_text
+
 
 @dataclass(frozen=True)
 class Continue:
@@ -45,5 +47,5 @@ def result_from_json(answer: Any) -> HookResult:
             raise BadHookAnswer("'intercept' needs a 'data' object with the modified event")
         return Intercept(data)
     if action == "block":
-        return Block(str(answer.get("reason") or "blocked by plugin"))
+        return Block(cap_text(str(answer.get("reason") or "blocked by plugin")))
     raise BadHookAnswer(f"unknown action {action!r}; expected continue, intercept or block")

@@ -134,7 +134,7 @@ class Lifecycle:
         version = LoadedPlugin(manifest, found.path.resolve(), found.origin)
         scope = slot.granted_scope(found)
         plugin_log = self.bus.on_loop(functools.partial(self.plugin_log, manifest.id))
-        host = HostApi(manifest.id, scope.allowed_apis, self.state.kv_store(manifest.id),
+        host = HostApi(manifest.id, scope.allowed_apis, self.state.kv_store(manifest.id, found.identity),
                        config=functools.partial(self.settings, manifest), log=plugin_log,
                        emit=functools.partial(self.emitted, manifest.id))
         ctx = RuntimeContext(
@@ -234,21 +234,25 @@ class Lifecycle:
             return await self.refresh(slot, found)
         # Hot swap: prepare the new version, then switch registrations in one synchronous step.
         async with slot.lock:
-            new, ctx = self.new_version(slot, found)
-            try:
-                await new.start(ctx)
-            except AlephError as exc:
-                slot.broken = found
-                self.plugin_log(slot.id, "error", f"new version not loaded: {exc.message}")
-                self.emit(ev.ProblemReported(slot.id, severity="error", file="", field="runtime",
-                                              message=f"new version not loaded: {exc.message}"))
-                slot.settle(safe_mode=self.safe_mode)
-                return slot.id
-            running.deactivate()
-            new.activate(self.registry, self.hooks)
-            slot.version, slot.found = new, found
-            swapped = self.epochs.advance()
-            before, _ = slot.settle(safe_mode=self.safe_mode)
+            running = slot.version  # again: another update or an unload may have run while we waited
+            if running is not None:
+                new, ctx = self.new_version(slot, found)
+                try:
+                    await new.start(ctx)
+                except AlephError as exc:
+                    slot.broken = found
+                    self.plugin_log(slot.id, "error", f"new version not loaded: {exc.message}")
+                    self.emit(ev.ProblemReported(slot.id, severity="error", file="", field="runtime",
+                                                  message=f"new version not loaded: {exc.message}"))
+                    slot.settle(safe_mode=self.safe_mode)
+                    return slot.id
+                running.deactivate()
+                new.activate(self.registry, self.hooks)
+                slot.version, slot.found = new, found
+                swapped = self.epochs.advance()
+                before, _ = slot.settle(safe_mode=self.safe_mode)
+        if running is None:
+            return await self.refresh(slot, found)
         if before.state != slot.state:
             self.emit_state(slot, before)
         self.emit(ev.PluginChanged(slot.id, version=manifest.version))

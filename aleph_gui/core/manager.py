@@ -73,7 +73,7 @@ class ExtensionManager(PluginCalls):
     async def start(self) -> None:
         """Discover every plugin, load those that may run, start the watcher when asked."""
         self._bus.bind(asyncio.get_running_loop())
-        await self.discover()
+        await self.rescan()
         if self.load:
             self._tasks.append(asyncio.create_task(self._audit.flush_forever(), name="audit-flush"))
             self._tasks.append(asyncio.create_task(self._follow_other_writers(self.state.data_version()),
@@ -164,9 +164,13 @@ class ExtensionManager(PluginCalls):
         return self._bus.subscribe(callback)
 
     # -- discovery ---------------------------------------------------------------------
-    async def discover(self) -> list[PluginInfo]:
+    async def rescan(self) -> None:
         """Rescan every location; load what may run, unload what went away."""
         await self._life.rescan()
+
+    async def discover(self) -> list[PluginInfo]:
+        """`rescan()`, then the listing."""
+        await self.rescan()
         return self.plugins()
 
 
@@ -237,13 +241,13 @@ class ExtensionManager(PluginCalls):
         slot = self._slot(plugin_id)
         found = await asyncio.to_thread(load_one, slot.found.path, slot.found.origin)
         if found.valid and found.id != plugin_id:  # the id changed on disk: remove + add
-            await self.discover()
+            await self.rescan()
             return self.plugin(found.id)
         slot.fault = None
         return self.plugin(await self._life.apply_update(slot, found))
 
     async def reload_all(self) -> list[PluginInfo]:
-        await self.discover()
+        await self.rescan()
         for slot in [s for s in self._slots.values() if s.version is not None]:
             await self.reload(slot.id)
         return self.plugins()
@@ -287,7 +291,7 @@ class ExtensionManager(PluginCalls):
                     when = time.strftime("%Y-%m-%d %H:%M")
                     self.state.require_review(found.id, f"its code was replaced by an install on {when}")
         await asyncio.to_thread(move_into_place, staged_root, target, replace)
-        await self.discover()
+        await self.rescan()
         if replacing:
             await self.reload(found.id)
         return self.plugin(found.id)
@@ -302,7 +306,7 @@ class ExtensionManager(PluginCalls):
         del self._slots[plugin_id]
         self._life.listing = [e for e in self._life.listing if e.path != slot.found.path]
         self._bus.emit(ev.PluginRemoved(plugin_id))
-        await self.discover()  # an overridden copy elsewhere becomes active
+        await self.rescan()  # an overridden copy elsewhere becomes active
 
     # -- skills, commands, agents; the audit log --------------------------------------------------
     def skills(self) -> list[SkillEntry]:

@@ -45,7 +45,8 @@ def expand(value: str, env: Mapping[str, str], missing: list[str] | None = None)
 
 
 def server_env(plugin_root: Path | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The variables a server config is expanded with (and that a stdio server inherits)."""
+    """The variables a server config is expanded with (`${VAR}` may name any of the user's variables:
+    that is how a config hands a server its token). A server process gets `process_env` instead."""
     env = dict(os.environ if base is None else base)
     # In the packaged app sys.executable is the app itself, not a Python: `${ALEPH_PYTHON:-python3}` falls back.
     if not getattr(sys, "frozen", False):

@@ -23,11 +23,14 @@ RISK_ORDER: dict[str, int] = {"high": 0, "medium": 1, "low": 2}
 KNOWN_APIS: dict[str, tuple[str, Risk]] = {
     "log": ("write to its own log", "low"),
     "kv": ("keep its own small key/value store", "low"),
-    "time": ("read the current time", "low"),
     "config": ("read its own settings", "low"),
     "tools": ("call tools of other plugins", "medium"),
     "events": ("fire events into the hook chain", "medium"),
 }
+# Not permissions: every WASM module reads clocks and random numbers through WASI, and Node.js code
+# has Date.now(), so no runtime could withhold "time". Asking for it is allowed, never reviewed
+# and never listed as a permission.
+ALWAYS_AVAILABLE_APIS = frozenset({"time"})
 
 NODE_PROCESS_KEY = "process:nodejs"
 # Risk in its OS sandbox; where this system has no sandbox the review raises it to high (review.py).
@@ -89,7 +92,8 @@ class Scope(BaseModel):
     def needs_review(self) -> bool:
         """Anything beyond writing to its own log needs the user's approval."""
         # Same answer as checking permissions() for keys other than api:log, without building them.
-        return (any(api != "log" for api in self.allowed_apis) or self.file_access.mode != "none"
+        return (any(api != "log" and api not in ALWAYS_AVAILABLE_APIS for api in self.allowed_apis)
+                or self.file_access.mode != "none"
                 or self.network_access.mode == "any"
                 or (self.network_access.mode == "allow" and bool(self.network_access.hosts)) or self.shell
                 or self.node_process)
@@ -212,7 +216,7 @@ def _file_permission(mode: str, canonical: str, written: list[str]) -> Permissio
 
 def scope_permissions(scope: Scope) -> list[Permission]:
     items: list[Permission] = []
-    for api in sorted(set(scope.allowed_apis) | {"log"}):
+    for api in sorted((set(scope.allowed_apis) - ALWAYS_AVAILABLE_APIS) | {"log"}):
         known = _API_PERMISSIONS.get(api)
         items.append(known or Permission(key=f"api:{api}", text=f"use the host API '{api}'", risk="medium"))
     fa = scope.file_access

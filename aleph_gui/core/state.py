@@ -2,7 +2,8 @@
 
 Enabled flags, grants (the exact scope approved, its hash and time, and the plugin identity and code
 it was given to), trusted project folders, per-plugin config,
-per-plugin key/value data for the `kv` host API, and the bounded hook audit log.
+per-plugin key/value data for the `kv` host API (owned by the plugin's identity), and the bounded hook
+audit log.
 The CLI and the GUI may have it open at once: WAL plus a busy timeout serialise writers.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 from aleph_gui.core.scope import Scope
 from aleph_gui.core.trace import TraceRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 AUDIT_LIMIT = 50_000  # rows kept in the hook audit log; the oldest are dropped
 
 _SCHEMA = """
@@ -81,6 +82,25 @@ ALTER TABLE grants ADD COLUMN code_digest TEXT NOT NULL DEFAULT '';
 ALTER TABLE grants ADD COLUMN review_reason TEXT NOT NULL DEFAULT ''
 """
 
+# Version 3: key/value data belongs to the plugin that wrote it (its identity's `data_owner`), not to an
+# id string: another plugin with the same id (a project's, a renamed one) starts with none. Rows written
+# before go to the identity their plugin's grant names.
+_SCHEMA_V3 = """
+CREATE TABLE kv_owned (
+    id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (id, owner, key)
+);
+INSERT INTO kv_owned(id, owner, key, value)
+    SELECT kv.id, COALESCE((SELECT CASE WHEN g.origin = 'builtin' THEN 'builtin'
+                                        WHEN g.origin != '' THEN g.origin || ':' || g.folder END
+                            FROM grants g WHERE g.id = kv.id), ''), kv.key, kv.value FROM kv;
+DROP TABLE kv;
+ALTER TABLE kv_owned RENAME TO kv
+"""
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -90,6 +110,12 @@ class Identity:
     folder: str  # the resolved plugin folder
     kind: str
     entry: str  # "" when it has none
+
+    @property
+    def data_owner(self) -> str:
+        """Whose key/value data this plugin reads and writes: its origin and folder; builtin plugins by
+        origin alone (their folder moves when the app is reinstalled)."""
+        return "builtin" if self.origin == "builtin" else f"{self.origin}:{self.folder}"
 
 
 @dataclass(frozen=True)
@@ -130,7 +156,7 @@ class StateDB:
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path} was written by a newer version (schema {version})")
-            for target, script in ((1, _SCHEMA), (2, _SCHEMA_V2)):
+            for target, script in ((1, _SCHEMA), (2, _SCHEMA_V2), (3, _SCHEMA_V3)):
                 if version < target:
                     for stmt in script.split(";"):
                         if stmt.strip():
@@ -171,6 +197,8 @@ class StateDB:
                 f"INSERT OR REPLACE INTO grants({_GRANT_COLUMNS}) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
                 (plugin_id, scope.model_dump_json(), grant.digest, grant.granted_at, identity.origin,
                  identity.folder, identity.kind, identity.entry, code_digest))
+            # data kept from before owners were recorded goes to the first plugin approved under this id
+            self._conn.execute("UPDATE kv SET owner=? WHERE id=? AND owner=''", (identity.data_owner, plugin_id))
         return grant
 
     def require_review(self, plugin_id: str, reason: str) -> None:
@@ -242,19 +270,20 @@ class StateDB:
             self._conn.execute("INSERT OR REPLACE INTO app_settings(key, value) VALUES(?, ?)", (key, json.dumps(value)))
 
     # -- per-plugin key/value (host API `kv`) ------------------------------------------
-    def kv_get(self, plugin_id: str, key: str) -> bytes | None:
+    def kv_get(self, plugin_id: str, owner: str, key: str) -> bytes | None:
         with self._lock:
-            row = self._conn.execute("SELECT value FROM kv WHERE id=? AND key=?", (plugin_id, key)).fetchone()
+            row = self._conn.execute("SELECT value FROM kv WHERE id=? AND owner=? AND key=?",
+                                     (plugin_id, owner, key)).fetchone()
         return None if row is None else bytes(row[0])
 
-    def kv_set(self, plugin_id: str, key: str, value: bytes) -> None:
+    def kv_set(self, plugin_id: str, owner: str, key: str, value: bytes) -> None:
         with self._lock, self._tx():
-            self._conn.execute("INSERT OR REPLACE INTO kv(id, key, value) VALUES(?, ?, ?)",
-                               (plugin_id, key, value))
+            self._conn.execute("INSERT OR REPLACE INTO kv(id, owner, key, value) VALUES(?, ?, ?, ?)",
+                               (plugin_id, owner, key, value))
 
-    def kv_store(self, plugin_id: str) -> PluginKv:
-        """The key/value rows of one plugin, bound: what a runtime gets instead of the database."""
-        return PluginKv(self, plugin_id)
+    def kv_store(self, plugin_id: str, identity: Identity) -> PluginKv:
+        """One plugin's key/value rows, bound: what a runtime gets instead of the database."""
+        return PluginKv(self, plugin_id, identity.data_owner)
 
     # -- forgetting a plugin (uninstall) -------------------------------------------------
     def forget(self, plugin_id: str) -> None:
@@ -297,17 +326,18 @@ class StateDB:
 class PluginKv:
     """One plugin's own key/value store (`host_api.KvStore`)."""
 
-    __slots__ = ("_db", "_plugin_id")
+    __slots__ = ("_db", "_owner", "_plugin_id")
 
-    def __init__(self, db: StateDB, plugin_id: str) -> None:
+    def __init__(self, db: StateDB, plugin_id: str, owner: str) -> None:
         self._db = db
         self._plugin_id = plugin_id
+        self._owner = owner
 
     def get(self, key: str) -> bytes | None:
-        return self._db.kv_get(self._plugin_id, key)
+        return self._db.kv_get(self._plugin_id, self._owner, key)
 
     def set(self, key: str, value: bytes) -> None:
-        self._db.kv_set(self._plugin_id, key, value)
+        self._db.kv_set(self._plugin_id, self._owner, key, value)
 
 
 class StateSnapshot:

@@ -76,7 +76,7 @@ class PluginWatcher:
                     waiter.cancel()
             if not self._stop.is_set():
                 try:
-                    await self.manager.discover()  # what the new location holds
+                    await self.manager.rescan()  # what the new location holds
                     self.manager.notify_skills_changed()
                 except Exception:
                     log.exception("could not scan a newly created plugin location")
@@ -133,7 +133,7 @@ class PluginWatcher:
             folders.add(hit[1])
         rescan = any(folder not in known or not folder.exists() for folder in folders)
         if rescan:
-            await self.manager.discover()
+            await self.manager.rescan()
         for folder in sorted(folders):
             if folder in known and folder.exists():
                 await self.manager.reload(known[folder])

@@ -50,7 +50,9 @@ from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext  # noqa: E
 from aleph_gui.core.runtime.offload import offloader  # noqa: E402
 from aleph_gui.core.runtime.wasm import WasmRuntime, build_extism_manifest  # noqa: E402
 from aleph_gui.core.runtime.wasm_host import host_functions  # noqa: E402
-from aleph_gui.core.state import StateDB  # noqa: E402
+from aleph_gui.core.state import Identity, StateDB  # noqa: E402
+
+BENCH_IDENTITY = Identity("user", "/bench", "wasm", "")  # whose kv rows the plugins measured here own
 from aleph_gui.core.tool_calls import ToolBlocked  # noqa: E402
 
 HANDLERS = 10
@@ -201,7 +203,7 @@ async def bench_secret_guard(quick: bool) -> str:
     event_bytes = json.dumps({"event": "before_tool_call", "data": data}).encode()
     with tempfile.TemporaryDirectory(prefix="bench-hooks-") as tmp:
         state = StateDB(Path(tmp) / "state.db")
-        host = HostApi(manifest.id, manifest.scope.allowed_apis, state.kv_store(manifest.id),
+        host = HostApi(manifest.id, manifest.scope.allowed_apis, state.kv_store(manifest.id, BENCH_IDENTITY),
                        config=lambda: dict(manifest.config_defaults), log=lambda level, msg: None)
         ctx = RuntimeContext(manifest=manifest, root=folder, scope=manifest.scope, host=host)
         runtime = WasmRuntime(ctx)
@@ -338,7 +340,7 @@ def bench_tool_chain(quick: bool) -> str:
     version = LoadedPlugin(manifest, Path("."), "user")
     with tempfile.TemporaryDirectory(prefix="bench-chain-") as tmp:
         state = StateDB(Path(tmp) / "state.db")
-        host = HostApi("bench", ["log"], state.kv_store("bench"), config=dict, log=lambda level, msg: None)
+        host = HostApi("bench", ["log"], state.kv_store("bench", BENCH_IDENTITY), config=dict, log=lambda level, msg: None)
         version.runtime = TrackedRuntime(_InstantRuntime(RuntimeContext(manifest=manifest, root=Path("."),
                                                                         scope=manifest.scope, host=host)))
         sunk: list = []

@@ -130,6 +130,7 @@ async def measure(quick: bool) -> list[str]:
         raw = RawEcho(script)
         await raw.start()
         async with ExtensionManager(locations) as manager:
+            await manager.grant("bench-echo")  # nothing runs unreviewed; the user approves it once
             await call_through_manager(manager, PAYLOAD)  # spawn it, warm both paths
             for i in range(200):
                 await raw.roundtrip(i)

@@ -39,7 +39,9 @@ from aleph_gui.core.paths import Locations  # noqa: E402
 from aleph_gui.core.runtime.base import RuntimeContext  # noqa: E402
 from aleph_gui.core.runtime.wasm import CompileCache, WasmRuntime, build_extism_manifest  # noqa: E402
 from aleph_gui.core.runtime.wasm_host import host_functions  # noqa: E402
-from aleph_gui.core.state import StateDB  # noqa: E402
+from aleph_gui.core.state import Identity, StateDB  # noqa: E402
+
+BENCH_IDENTITY = Identity("user", "/bench", "wasm", "")  # whose kv rows the plugins measured here own
 
 DEMO = ROOT / "plugins_demo" / "wasm-wat-text-tools"
 PLUGIN_ID = "wasm-wat-text-tools"
@@ -85,7 +87,7 @@ def context(root: Path, state: StateDB, plugin_id: str = PLUGIN_ID) -> RuntimeCo
     manifest = load_plugin_folder(root).manifest
     assert manifest is not None
     manifest = manifest.model_copy(update={"id": plugin_id})
-    host = HostApi(plugin_id, manifest.scope.allowed_apis, state.kv_store(plugin_id),
+    host = HostApi(plugin_id, manifest.scope.allowed_apis, state.kv_store(plugin_id, BENCH_IDENTITY),
                    config=lambda: dict(manifest.config_defaults), log=lambda level, msg: None)
     return RuntimeContext(manifest=manifest, root=root, scope=manifest.scope, host=host)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -351,8 +352,10 @@ class Soak:
         leftovers = living_children()
         self.report.leaked_processes = len(leftovers)
         for proc in leftovers:
-            self.violation(f"process {proc.pid} ({proc.name()}) outlived the manager")
-            proc.kill()
+            with contextlib.suppress(psutil.Error):
+                command = " ".join(proc.cmdline())[-300:]  # the end names the plugin's own program
+                self.violation(f"process {proc.pid} ({proc.name()}: …{command}) outlived the manager")
+                proc.kill()
         self.report.fd_growth, self.report.rss_growth_mb = self.growth()
         if self.report.fd_growth > FD_GROWTH_LIMIT:
             self.violation(f"open file descriptors grew by {self.report.fd_growth} after warm-up")

@@ -11,7 +11,7 @@ this system has no sandbox they run as the user, which the review says (review.p
 No event data ever becomes shell text: the command is run exactly as the manifest wrote it, and
 `CLAUDE_PLUGIN_ROOT` / `CLAUDE_PROJECT_DIR` reach it only as environment variables (the shell expands
 `${VAR}` itself, without parsing the value again). The command inherits a small, documented
-environment (`HOOK_ENV_KEPT`), not the app's: API keys and tokens in the app's environment stay there.
+environment (`sandboxing.PROCESS_ENV_KEPT`), not the app's: API keys and tokens in the app's environment stay there.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from aleph_gui.core.hook_events import claude_event_name
 from aleph_gui.core.hook_result import Block, Continue, HookResult, Intercept
 from aleph_gui.core.manifest.model import DEFAULT_COMMAND_HOOK_TIMEOUT_MS, Capability
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
-from aleph_gui.core.runtime.sandboxing import ProcessSandbox, plugin_policy, status_sentence
+from aleph_gui.core.runtime.sandboxing import ProcessSandbox, plugin_policy, process_env, status_sentence
 from aleph_gui.core.sandbox import (
     PersistentSandbox,
     SandboxedCommand,
@@ -54,8 +54,6 @@ SHELL = "/bin/sh"
 OUTPUT_CAP = 256 * 1024  # bytes kept of stdout / stderr; the rest is drained and dropped
 # What a command hook inherits from the app's environment (docs/scope-reference.md), besides the
 # variables set for it: enough to find programs and speak the user's language, nothing secret.
-HOOK_ENV_KEPT = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE",
-                 "LC_MESSAGES", "TZ", "TMPDIR", "TERM")
 _READ_CHUNK = 64 * 1024
 
 
@@ -192,8 +190,7 @@ class CommandRuntime(PluginRuntime):
 
     def _environment(self, project_dir: str) -> dict[str, str]:
         """The hook's whole environment: the kept variables and the ones Claude Code hooks read."""
-        env = {k: os.environ[k] for k in HOOK_ENV_KEPT if k in os.environ}
-        env.setdefault("PATH", os.defpath)
+        env = process_env()
         env.update(CLAUDE_PLUGIN_ROOT=str(self.ctx.root), CLAUDE_PROJECT_DIR=project_dir,
                    ALEPH_PLUGIN_ID=self.plugin_id)
         return env

@@ -21,9 +21,9 @@ from typing import Any
 
 from aleph_gui.core.errors import PluginCallError, PluginTimeout
 from aleph_gui.core.manifest.model import Capability
-from aleph_gui.core.mcp import McpServerError, expand_server, server_env
+from aleph_gui.core.mcp import McpServerError, expand_server
 from aleph_gui.core.runtime.base import RuntimeContext
-from aleph_gui.core.runtime.sandboxing import ProcessSandbox, plugin_policy, status_sentence
+from aleph_gui.core.runtime.sandboxing import ProcessSandbox, plugin_policy, process_env, status_sentence
 from aleph_gui.core.sandbox import default_env, executable_prefix, python_prefix, sandbox_status
 
 log = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ class McpServers:
         argv = [command, *[str(a) for a in cfg.get("args") or []]]
         extra = {str(k): str(v) for k, v in (cfg.get("env") or {}).items()}
         if not sandbox_status().available:
-            return argv, {**server_env(self.ctx.root), **extra}
+            return argv, {**process_env(), "CLAUDE_PLUGIN_ROOT": str(self.ctx.root), **extra}
         sandbox = self._sandboxes.get(name)
         if sandbox is None:
             env = {**default_env(), "CLAUDE_PLUGIN_ROOT": str(self.ctx.root), **extra}

@@ -5,7 +5,8 @@ Two shapes (DESIGN.md): *module* — our host script (`node_host.js`) loads the 
 What is enforced: the process runs in the plugin's OS sandbox (bubblewrap, `sandboxing.py`): only its
 folder and granted folders are visible, its own PID namespace, the network as granted (none, the
 allow-list through the filtering proxy, or any). Inside, Node's permission model limits file reads and
-writes and child processes/workers as an inner layer; host APIs are checked against `allowed_apis`.
+writes and child processes/workers as an inner layer (`node_command.py`); host APIs are checked
+against `allowed_apis`.
 Where the system has no sandbox, only that inner layer holds, and the review says so (review.py).
 
 Lifecycle: lazy start on the first call (or at load for `activation = "startup"`), idle stop after
@@ -18,17 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import json
 import logging
 import os
-import re
-import shutil
-import subprocess
 import time
 from collections import deque
-from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from aleph_gui.core.errors import (
     AlephError,
@@ -38,26 +33,21 @@ from aleph_gui.core.errors import (
     PluginFailed,
     PluginNotRunnable,
     PluginTimeout,
-    RuntimeUnavailable,
 )
-from aleph_gui.core.hook_events import normalize_event
 from aleph_gui.core.hook_result import BadHookAnswer, HookResult, result_from_json
 from aleph_gui.core.host_api import SCOPE_DENIED, HostApiError
-from aleph_gui.core.manifest.model import CAPABILITY_TYPES, DEFAULT_HOOK_TIMEOUT_MS, Capability
+from aleph_gui.core.manifest.model import DEFAULT_HOOK_TIMEOUT_MS, Capability
 from aleph_gui.core.manifest.paths import path_escape_reason
-from aleph_gui.core.problems import Problem
-from aleph_gui.core.problems import error as problem_error
-from aleph_gui.core.registry import Undo
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
+from aleph_gui.core.runtime.node_command import HOST_SCRIPT, node_command, usable_node
 from aleph_gui.core.runtime.node_connection import MAX_LINE_BYTES, NodeConnection, RemoteError
+from aleph_gui.core.runtime.node_registrations import NodeRegistrations
 from aleph_gui.core.runtime.sandboxing import ProcessSandbox, plugin_policy, status_sentence
 from aleph_gui.core.sandbox import INSIDE_NODE_PRELOAD, SandboxPolicy, default_env, sandbox_status
 from aleph_gui.core.sandbox.policy import executable_prefix
 
 log = logging.getLogger(__name__)
 
-HOST_SCRIPT = Path(__file__).resolve().parent / "node_host.js"
-MIN_NODE_MAJOR = 20
 TOOL_TIMEOUT_MS = 30_000
 IDLE_TIMEOUT_S = 600.0
 READY_TIMEOUT_S = 10.0
@@ -66,54 +56,6 @@ PING_TIMEOUT_S = 2.0  # after a timed-out call: a process that cannot answer a p
 CRASH_WINDOW_S = 300.0
 MAX_CRASHES = 3  # tolerated within CRASH_WINDOW_S; one more marks the plugin crashed
 RESTART_BACKOFF_S = 0.25
-# Environment passed to plugins: nothing else of the user's (no API keys, no NODE_OPTIONS).
-_ENV_KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
-_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
-
-
-@functools.cache
-def _node_version_of(node: str, _mtime_ns: int) -> tuple[int, int, int] | None:
-    """`node --version`, cached per binary (the mtime in the key notices an upgrade)."""
-    try:
-        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=15, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = _VERSION.match(out.stdout.strip())
-    return (int(match[1]), int(match[2]), int(match[3])) if match else None
-
-
-def node_version(node: str) -> tuple[int, int, int] | None:
-    try:
-        mtime = os.stat(node).st_mtime_ns
-    except OSError:
-        return None
-    return _node_version_of(node, mtime)
-
-
-def find_node(explicit: str | os.PathLike[str] | None = None) -> str | None:
-    """The node binary: constructor argument, else $ALEPH_NODE, else `node` on PATH."""
-    candidate = str(explicit) if explicit else os.environ.get("ALEPH_NODE") or "node"
-    if os.sep in candidate:
-        return candidate if os.access(candidate, os.X_OK) else None
-    return shutil.which(candidate)
-
-
-def permission_flag(version: tuple[int, int, int]) -> str:
-    # Node 22.13 / 23.5 made the permission model stable under a new flag name.
-    major, minor, _ = version
-    stable = major >= 24 or (major == 23 and minor >= 5) or (major == 22 and minor >= 13)
-    return "--permission" if stable else "--experimental-permission"
-
-
-def _granted_paths(paths: list[str], root: Path) -> list[str]:
-    """Granted folders resolved (a relative one is inside the plugin folder); `*` = everything."""
-    out = []
-    for p in paths or ["/"]:
-        if p in ("/", "*"):
-            return ["*"]
-        path = Path(os.path.expanduser(p))
-        out.append(os.path.realpath(path if path.is_absolute() else root / path))
-    return out
 
 
 class NodeRuntime(PluginRuntime):
@@ -147,12 +89,7 @@ class NodeRuntime(PluginRuntime):
         self._last_activity = time.monotonic()
         self._in_flight = 0
         self._services: dict[str, str] = {c.name: "stopped" for c in ctx.manifest.of_type("service")}
-        self._problems: list[Problem] = []
-        self._registered: dict[tuple[str, str], Capability] = {}  # what the running code registered
-        # what this process published to the registry, so a restarted process that registers less
-        # withdraws the rest (unloading the plugin withdraws everything: the manager owns the undos)
-        self._published: dict[tuple[str, str], Undo] = {}
-        self._hook_alias: dict[str, str] = {}  # declared handler -> handler registered by the code
+        self._regs = NodeRegistrations(ctx)  # module shape: what the code registered
         self._sandbox_policy: SandboxPolicy | None = None  # None: this system has no OS sandbox
         self._sandbox: ProcessSandbox | None = None
 
@@ -177,7 +114,7 @@ class NodeRuntime(PluginRuntime):
             "crashed": self._crashed_reason,
             "in_flight": self._in_flight,
             "services": dict(self._services),
-            "problems": [p.model_dump() for p in self._problems],
+            "problems": [p.model_dump() for p in self._regs.problems],
             "sandbox": status_sentence(),
         }
 
@@ -191,14 +128,7 @@ class NodeRuntime(PluginRuntime):
             raise PluginNotRunnable(self.plugin_id, f"its entry {escape}")
         if not (self.ctx.root / manifest.entry).is_file():
             raise PluginNotRunnable(self.plugin_id, f"its entry file '{manifest.entry}' does not exist")
-        self._node = find_node(self._node_arg)
-        self._version = await asyncio.to_thread(node_version, self._node) if self._node else None
-        if self._node is None:
-            raise RuntimeUnavailable(self.plugin_id, "Node.js >= 20 is required, but node was not found "
-                                                     "(install Node.js 20 or set ALEPH_NODE)")
-        if self._version is None or self._version[0] < MIN_NODE_MAJOR:
-            found = ".".join(map(str, self._version)) if self._version else "an unknown version"
-            raise RuntimeUnavailable(self.plugin_id, f"Node.js >= 20 is required, but {self._node} is {found}")
+        self._node, self._version = await asyncio.to_thread(usable_node, self.plugin_id, self._node_arg)
         if sandbox_status().available:
             self._sandbox_policy = self._policy()  # refuses a grant no sandbox can give, before anything runs
         # A module plugin that declares nothing is only known once its code has run.
@@ -219,8 +149,7 @@ class NodeRuntime(PluginRuntime):
         self._conn = None
         if self._sandbox is not None:
             await self._sandbox.close()
-        self._published.clear()
-        self._registered.clear()
+        self._regs.clear()
 
     async def _stop_services(self, conn: NodeConnection) -> None:
         for name, state in list(self._services.items()):
@@ -252,6 +181,8 @@ class NodeRuntime(PluginRuntime):
 
     async def _spawn(self) -> NodeConnection:
         argv, env = await self._sandboxed(*self._command())
+        if self._stopped:  # stop() ran while the sandbox was prepared
+            await self._discard(None)
         conn = NodeConnection(self.plugin_id, argv, self.ctx.root, env, log_sink=self.ctx.log,
                               on_request=self._host_request, on_notification=self._notification,
                               on_exit=self._on_exit, max_line_bytes=self.max_line_bytes)
@@ -260,46 +191,43 @@ class NodeRuntime(PluginRuntime):
             init = await conn.open(self.ready_timeout_s)
         except AlephError as err:
             self._conn = None
+            if self._stopped:  # stopped while it started (its sandbox went first): not a crash
+                raise PluginNotRunnable(self.plugin_id, "was stopped") from err
             self.ctx.log("error", f"could not start: {err.message}")
             if self._record_crash(err.message):
                 raise PluginFailed(self.plugin_id, self._crashed_reason or err.message) from err
             raise
+        if self._stopped:  # stop() ran while it started: nothing may outlive stop()
+            await self._discard(conn)
         self._starts += 1
         log.info("%s: node process %s ready", self.plugin_id, conn.pid)
         if self.shape == "module":
             regs = init.get("registrations")
-            self._reconcile(regs if isinstance(regs, list) else [])
+            self._regs.replace(regs if isinstance(regs, list) else [])
+            for cap in self._regs.registered.values():
+                if cap.type == "service":
+                    self._services.setdefault(cap.name, "stopped")
+            # published once start() has returned, so the manager can attach them to the loaded version
+            asyncio.get_running_loop().call_soon(self._publish)
         self._touch()
         return conn
 
+    async def _discard(self, conn: NodeConnection | None) -> NoReturn:
+        """Undo a start that stop() overtook, and say so to the caller."""
+        if conn is not None:
+            await conn.close(self.shutdown_grace_s)
+        self._conn = None
+        if self._sandbox is not None:
+            await self._sandbox.close()
+        raise PluginNotRunnable(self.plugin_id, "was stopped")
+
     def _command(self) -> tuple[list[str], dict[str, str]]:
-        """argv and environment of the plugin process: exactly the granted scope, nothing more."""
         assert self._node is not None and self._version is not None
-        manifest, scope, root = self.ctx.manifest, self.ctx.scope, self.ctx.root
-        entry = str((root / (manifest.entry or "")).resolve())
-        reads = [str(root)]
-        writes: list[str] = []
-        fa = scope.file_access
-        if fa.mode in ("read", "read_write"):
-            reads += _granted_paths(fa.paths, root)
-        if fa.mode == "read_write":
-            writes += _granted_paths(fa.paths, root)
-        argv = [self._node, permission_flag(self._version)]
-        if self.shape == "module":
-            reads.append(str(HOST_SCRIPT))
-        if self._sandbox_policy is not None and self._sandbox_policy.network == "hosts":
-            reads.append(INSIDE_NODE_PRELOAD)  # what points fetch/http at the filtering proxy
-        for path in (["*"] if "*" in reads else dict.fromkeys(reads)):
-            argv.append(f"--allow-fs-read={path}")
-        for path in (["*"] if "*" in writes else dict.fromkeys(writes)):
-            argv.append(f"--allow-fs-write={path}")
-        if scope.shell:
-            argv += ["--allow-child-process", "--allow-worker"]
-        argv += [str(HOST_SCRIPT), entry] if self.shape == "module" else [entry]
-        env = {k: os.environ[k] for k in _ENV_KEPT if k in os.environ}
-        env.update(ALEPH_PLUGIN_ID=self.plugin_id, ALEPH_PLUGIN_ROOT=str(root),
-                   ALEPH_PLUGIN_CONFIG=json.dumps(self._config()))
-        return argv, env
+        hosts = self._sandbox_policy is not None and self._sandbox_policy.network == "hosts"
+        return node_command(self._node, self._version, plugin_id=self.plugin_id, root=self.ctx.root,
+                            manifest=self.ctx.manifest, scope=self.ctx.scope, config=self._config(),
+                            # the preload points fetch/http at the filtering proxy
+                            extra_reads=[INSIDE_NODE_PRELOAD] if hosts else [])
 
     def _policy(self, env: dict[str, str] | None = None) -> SandboxPolicy:
         """The OS sandbox of this plugin's process: its folder, its granted folders and network."""
@@ -444,7 +372,7 @@ class NodeRuntime(PluginRuntime):
         else:
             if self._conn is None or not self._conn.is_ready:  # registrations are known once it ran
                 await self._ensure_running()
-            if ("tool", tool) not in self._registered:
+            if ("tool", tool) not in self._regs.registered:
                 if declared is not None:
                     raise PluginCallError(self.plugin_id, f"the tool '{tool}' is declared in the manifest "
                                                           "but the plugin's code never registers it")
@@ -479,7 +407,7 @@ class NodeRuntime(PluginRuntime):
                                       HookTimeout)
         else:
             await self._ensure_running()
-            name = self._hook_alias.get(handler, handler)
+            name = self._regs.hook_alias.get(handler, handler)
             answer = await self._call("hook.run", {"handler": name, "event": event}, timeout, what, HookTimeout)
         try:
             return result_from_json(answer)
@@ -490,7 +418,7 @@ class NodeRuntime(PluginRuntime):
     # -- services --------------------------------------------------------------------------------
     def _service(self, name: str) -> Capability:
         cap = next((c for c in self.ctx.manifest.of_type("service") if c.name == name), None)
-        cap = cap or self._registered.get(("service", name))
+        cap = cap or self._regs.registered.get(("service", name))
         if cap is None:
             raise PluginCallError(self.plugin_id, f"has no service named '{name}'")
         return cap
@@ -531,97 +459,18 @@ class NodeRuntime(PluginRuntime):
             self._services[name] = "stopped"
             self._touch()
 
-    # -- registrations (module shape) ------------------------------------------------------------
-    def _capability_of(self, reg: Any) -> Capability | None:
-        if not isinstance(reg, dict) or reg.get("type") not in CAPABILITY_TYPES:
-            self.ctx.log("warning", f"ignored a registration that is not understood: {str(reg)[:200]}")
-            return None
-        kind = reg["type"]
-        details = reg.get("details")
-        parameters = reg.get("parameters")
-        try:
-            cap = Capability(
-                type=kind, name=str(reg.get("name") or ""), description=str(reg.get("description") or ""),
-                event=normalize_event(str(reg.get("event") or "")) if kind == "hook" else "",
-                handler=str(reg.get("handler") or ""),
-                priority=int(reg.get("priority") or 0),
-                hook_kind="observer" if reg.get("hook_kind") == "observer" else "interceptor",
-                matcher=str(reg.get("matcher") or ""), fail_closed=bool(reg.get("fail_closed")),
-                parameters=parameters if isinstance(parameters, dict) else None,
-                details=details if isinstance(details, dict) else {},
-            )
-        except (ValueError, TypeError) as err:
-            self.ctx.log("warning", f"ignored an invalid {kind} registration: {err}")
-            return None
-        if not cap.label:
-            self.ctx.log("warning", f"ignored a {kind} registration without a name")
-            return None
-        return cap
-
-    def _reconcile(self, regs: list[Any]) -> None:
-        """Compare what the code registered with the manifest; report new ones to the registry."""
-        registered: dict[tuple[str, str], Capability] = {}
-        for reg in regs:
-            cap = self._capability_of(reg)
-            if cap is not None:
-                registered.setdefault((cap.type, cap.label), cap)
-        self._registered = registered
-        for cap in registered.values():
-            if cap.type == "service":
-                self._services.setdefault(cap.name, "stopped")
-        self._check_declared()
-        # Registrations go to the registry once start() has returned, so the manager can
-        # attach them (and their undos) to the loaded plugin.
-        asyncio.get_running_loop().call_soon(self._publish)
-
     def _publish(self) -> None:
-        if self._stopped:
-            return
-        # What the manifest declares is in the registry already; only code-only ones are new.
-        declared = {(c.type, c.label) for c in self.ctx.manifest.capabilities}
-        for key, cap in self._registered.items():
-            if key not in self._published and key not in declared:
-                self._published[key] = self.ctx.register(cap)
-        for key in [k for k in self._published if k not in self._registered]:
-            self._published.pop(key)()
-
-    def _check_declared(self) -> None:
-        problems: list[Problem] = []
-        self._hook_alias.clear()
-        manifest = self.ctx.manifest
-        for i, cap in enumerate(manifest.capabilities):
-            if cap.type in ("tool", "service") and (cap.type, cap.name) not in self._registered:
-                problems.append(problem_error(
-                    manifest.manifest_file, f"capabilities[{i}]",
-                    f"the {cap.type} '{cap.name}' is declared in the manifest but the plugin's code "
-                    "never registers it"))
-            elif cap.type == "hook":
-                hooks = [c for c in self._registered.values() if c.type == "hook" and c.event == cap.event]
-                match = next((h for h in hooks if h.handler == cap.handler_name), hooks[0] if hooks else None)
-                if match is None:
-                    problems.append(problem_error(
-                        manifest.manifest_file, f"capabilities[{i}]",
-                        f"the hook on '{cap.event}' is declared in the manifest but the plugin's code "
-                        "never registers a handler for it"))
-                else:
-                    self._hook_alias[cap.handler_name] = match.handler_name
-        for problem in problems:
-            if problem not in self._problems:
-                self.ctx.log("error", problem.message)
-        self._problems = problems
+        if not self._stopped:
+            self._regs.publish()
 
     def _notification(self, method: str, params: dict[str, Any]) -> None:
         if method == "log":
             level = params.get("level") if params.get("level") in ("debug", "info", "warning", "error") else "info"
             self.ctx.log(str(level), str(params.get("message", "")))
         elif method == "$/register" and self.shape == "module":
-            cap = self._capability_of(params)
-            if cap is not None and (cap.type, cap.label) not in self._registered:
-                self._registered[(cap.type, cap.label)] = cap
-                if cap.type == "service":
-                    self._services.setdefault(cap.name, "stopped")
-                self._check_declared()
-                self._publish()
+            cap = self._regs.add(params)
+            if cap is not None and cap.type == "service":
+                self._services.setdefault(cap.name, "stopped")
         else:
             log.debug("%s: ignored notification %s", self.plugin_id, method)
 

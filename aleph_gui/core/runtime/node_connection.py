@@ -2,8 +2,8 @@
 
 The connection knows nothing about plugins' meaning: it spawns, waits for the ready line (id
 "init"), correlates many requests in flight by id, expires them, handles stdout chunk by chunk as
-the pipe delivers it (so an oversized line is refused before it is ever whole in memory), drains
-stderr into the log, and reports how the process ended. Restart policy and scope live in `node.py`.
+the pipe delivers it (so an oversized line is refused before it is ever whole in memory), passes
+stderr to `node_output.py`, and reports how the process ended. Restart policy and scope live in `node.py`.
 """
 
 from __future__ import annotations
@@ -14,32 +14,20 @@ import json
 import logging
 import math
 import os
-import re
 import signal
 import subprocess
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from aleph_gui.core.errors import PluginCallError, PluginCrashed, PluginTimeout, cap_text
+from aleph_gui.core.runtime.node_output import LogLimiter, StderrReader, top_level_id
 
 log = logging.getLogger(__name__)
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
-LOG_LINES_PER_SECOND = 200  # a flooding plugin must not flood the UI log
-LOG_LINE_CHARS = 4096
-# Node's own notice about the permission flag is not the plugin's output.
-_NODE_NOISE = ("ExperimentalWarning: Permission is an experimental feature",
-               "(Use `node --trace-warnings ...`")
-
-
-def _is_noise(line: str) -> bool:
-    return any(marker in line for marker in _NODE_NOISE)
 # One encoder for every message: json.dumps with options builds a new encoder per call.
 _encode = json.JSONEncoder(separators=(",", ":")).encode
-_ERROR_LINE = re.compile(r"^[A-Za-z_$][\w$.]*(Error|Exception)\b")
 
 
 class RemoteError(Exception):
@@ -49,38 +37,6 @@ class RemoteError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-class LogLimiter:
-    """Passes at most `per_second` lines a second and reports how many it dropped."""
-
-    def __init__(self, sink: Callable[[str, str], None], per_second: int = LOG_LINES_PER_SECOND) -> None:
-        self._sink = sink
-        self._per_second = per_second
-        self._window = 0.0
-        self._count = 0
-        self._dropped = 0
-
-    def __call__(self, level: str, message: str) -> None:
-        now = time.monotonic()
-        if now - self._window >= 1.0:
-            self._flush()
-            self._window, self._count = now, 0
-        if self._count >= self._per_second:
-            if not self._dropped:  # say how many were dropped once the window is over
-                with contextlib.suppress(RuntimeError):
-                    asyncio.get_running_loop().call_later(max(self._window + 1.0 - now, 0.0), self._flush)
-            self._dropped += 1
-            return
-        self._count += 1
-        if len(message) > LOG_LINE_CHARS:
-            message = message[:LOG_LINE_CHARS] + " …(truncated)"
-        self._sink(level, message)
-
-    def _flush(self) -> None:
-        if self._dropped:
-            dropped, self._dropped = self._dropped, 0
-            self._sink("warning", f"{dropped} log lines were dropped: the plugin writes too fast")
 
 
 RequestHandler = Callable[[str, dict[str, Any]], Awaitable[Any]]
@@ -97,7 +53,7 @@ class _Pipes(asyncio.SubprocessProtocol):
         if fd == 1:
             self.conn._stdout_data(data)
         else:
-            self.conn._stderr_data(data)
+            self.conn._stderr.data(data)
 
     def process_exited(self) -> None:
         self.conn._process_exited()
@@ -124,6 +80,7 @@ class NodeConnection:
         self._cwd = cwd
         self._env = env
         self._log = LogLimiter(log_sink)
+        self._stderr = StderrReader(self._log)
         self._on_request = on_request
         self._on_notification = on_notification
         self._on_exit = on_exit
@@ -137,9 +94,7 @@ class NodeConnection:
         self._next_id = 1
         self._ready: asyncio.Future[dict[str, Any]] | None = None
         self._out_partial = bytearray()
-        self._err_partial = bytearray()
         self._discard_stdout = False
-        self._stderr_tail: deque[str] = deque(maxlen=40)
         self._closing = False
         self._kill_reason: str | None = None
         self._exit_reason: str | None = None
@@ -332,21 +287,6 @@ class NodeConnection:
         self._out_partial = bytearray()
         self._kill_group()
 
-    def _stderr_data(self, chunk: bytes) -> None:
-        self._err_partial += chunk
-        *lines, rest = self._err_partial.split(b"\n")
-        self._err_partial = bytearray(rest[: LOG_LINE_CHARS * 4])  # a flood without newline stays bounded
-        for raw in lines:
-            self._stderr_line(raw.decode("utf-8", "replace").rstrip("\r"))
-
-    def _stderr_line(self, text: str) -> None:
-        if not text.strip():
-            return
-        self._stderr_tail.append(text)
-        if _is_noise(text):
-            return
-        self._log("warning", text)
-
     def _handle_line(self, raw: bytes) -> None:
         if not raw.strip():
             return
@@ -374,7 +314,7 @@ class NodeConnection:
 
     def _too_deep(self, raw: bytes) -> None:
         """A message nested deeper than Python can decode: fail the call it answers, if one can be told."""
-        rid = _top_level_id(raw)
+        rid = top_level_id(raw)
         fut = self._pending.pop(rid, None) if rid is not None else None
         if fut is not None and not fut.done():
             fut.set_exception(RemoteError(-32700, "answered with JSON nested too deeply to read"))
@@ -433,9 +373,7 @@ class NodeConnection:
     def _finish(self) -> None:
         if self._gone.is_set() or self._transport is None:
             return
-        if self._err_partial:
-            self._stderr_line(self._err_partial.decode("utf-8", "replace"))
-            self._err_partial = bytearray()
+        self._stderr.eof()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -471,61 +409,11 @@ class NodeConnection:
             what = f"its Node.js process was killed ({name})"
         else:
             what = f"its Node.js process exited with code {code}"
-        detail = self.last_error_line()
+        detail = self._stderr.last_error_line()
         return f"{what}: {detail}" if detail else what
-
-    def last_error_line(self) -> str:
-        lines = [ln.strip() for ln in self._stderr_tail if ln.strip() and not _is_noise(ln)]
-        for line in reversed(lines):
-            if _ERROR_LINE.match(line):
-                return line[:300]
-        rest = [ln for ln in lines if not ln.startswith(("at ", "Node.js v"))]
-        return rest[-1][:300] if rest else ""
-
 
 def _error_text(err: Any) -> str:
     """A JSON-RPC error's message as the user will read it: the plugin's words, capped."""
     if isinstance(err, dict):
         return cap_text(str(err.get("message") or "unknown error"))
     return cap_text(str(err))
-
-
-_ID_KEY = re.compile(rb'"id"\s*:\s*(-?\d+)')
-_METHOD_KEY = re.compile(rb'"method"\s*:')
-
-
-_EXACT_SCAN_BYTES = 1024 * 1024  # a byte-by-byte scan in Python beyond this would stall the event loop
-
-
-def _top_level_id(raw: bytes) -> int | None:
-    """The numeric `id` of an answer (an object at depth 1 with an `id` and no `method`), found
-    without decoding it: it is nested too deeply to decode."""
-    ids = set(_ID_KEY.findall(raw))
-    if len(ids) == 1 and not _METHOD_KEY.search(raw):  # the usual case, at the regex engine's speed
-        return int(ids.pop())
-    if not ids or len(raw) > _EXACT_SCAN_BYTES:
-        return None
-    depth, in_string, escaped = 0, False, False
-    found: int | None = None
-    for i, byte in enumerate(raw):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # closing quote
-                in_string = False
-            continue
-        if byte == 0x22:
-            if depth == 1:
-                if _METHOD_KEY.match(raw, i):
-                    return None  # a request or notification from the plugin, not an answer
-                match = _ID_KEY.match(raw, i)
-                if match:
-                    found = int(match.group(1))
-            in_string = True
-        elif byte in (0x7B, 0x5B):  # { [
-            depth += 1
-        elif byte in (0x7D, 0x5D):  # } ]
-            depth -= 1
-    return found

@@ -23,6 +23,17 @@ from aleph_gui.core.sandbox import (
 from aleph_gui.core.sandbox.policy import Network
 from aleph_gui.core.scope import Scope
 
+# What a plugin process inherits from the app where no sandbox sets its environment (command hooks, MCP
+# servers): the basics a program needs, never the app's secrets (API keys, tokens).
+PROCESS_ENV_KEPT = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE",
+                    "LC_MESSAGES", "TZ", "TMPDIR", "TERM")
+
+
+def process_env() -> dict[str, str]:
+    env = {k: os.environ[k] for k in PROCESS_ENV_KEPT if k in os.environ}
+    env.setdefault("PATH", os.defpath)
+    return env
+
 
 def granted_folders(scope: Scope, root: Path) -> tuple[list[str], list[str]]:
     """(read-only, read-write) folders of a granted scope, resolved (relative ones from the plugin folder)."""

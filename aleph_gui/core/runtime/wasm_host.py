@@ -1,10 +1,15 @@
-"""Host functions a WASM plugin may import from `extism:host/user`, one set per granted scope.
+"""Host functions a WASM plugin may import, one set per granted scope.
 
-Each function is handed to Extism only when the plugin's granted `allowed_apis` names its API
-(`log` -> aleph_log, `kv` -> aleph_kv_get/aleph_kv_set, `time` -> aleph_now_ms). A module that
-imports a function it was not granted therefore fails to instantiate.
+`extism:host/user` — Aleph's host API, each function linked only when the granted `allowed_apis`
+names its API (`kv` -> aleph_kv_get/aleph_kv_set); `aleph_log` and `aleph_now_ms` are always
+linked (`time` is not a permission: WASI gives every module clocks and random numbers anyway). A
+module that imports a function it was not granted fails to instantiate.
 
-The functions are generic: they find the calling plugin's `GuestBinding` through the Extism host
+`extism:host/env` — the app's own `http_request` and `http_status_code` replace Extism's builtins
+(Extism lets host functions shadow them), so every hop of a redirect is checked against the
+granted hosts (`wasm_http.py`).
+
+The functions are generic: they find the calling instance's `GuestBinding` through the Extism host
 context of the current call, so one compiled module can be shared by every runtime of the same
 plugin version and the functions never go through the Extism SDK's global registry.
 
@@ -13,58 +18,82 @@ ABI (all strings and byte values are Extism memory offsets, i64):
 - `aleph_kv_get(key) -> value`: offset of the stored bytes, 0 when not set (or on a host error).
 - `aleph_kv_set(key, value) -> status`: 0 on success, else the offset of an error message.
 - `aleph_now_ms() -> ms`: milliseconds since the Unix epoch.
+- `http_request(request_json, body) -> body` and `http_status_code() -> i32`: as Extism's.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from extism.extism import CurrentPlugin, Function, ValType
 from extism_sys import ffi as _ffi  # type: ignore[import-untyped]
 
 from aleph_gui.core.host_api import HostApi, HostApiError
+from aleph_gui.core.runtime.wasm_http import HttpRefused, fetch
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "extism:host/user"
+EXTISM_NAMESPACE = "extism:host/env"
 
-# Which granted API makes which host function importable.
+# Which granted API makes which host function importable ("" = always linked).
 API_OF_FUNCTION: dict[str, str] = {
-    "aleph_log": "log",
+    "aleph_log": "",
     "aleph_kv_get": "kv",
     "aleph_kv_set": "kv",
-    "aleph_now_ms": "time",
+    "aleph_now_ms": "",
 }
 
 LOG_LINES_PER_CALL = 1000  # a plugin that floods its log loses the rest of that call's lines
 
-_I64 = ValType.I64
-# name -> (parameter types, result types)
-_SIGNATURES: dict[str, tuple[list[ValType], list[ValType]]] = {
-    "aleph_log": ([_I64, _I64], []),
-    "aleph_kv_get": ([_I64], [_I64]),
-    "aleph_kv_set": ([_I64, _I64], [_I64]),
-    "aleph_now_ms": ([], [_I64]),
+_I64, _I32 = ValType.I64, ValType.I32
+# name -> (namespace, parameter types, result types)
+_SIGNATURES: dict[str, tuple[str, list[ValType], list[ValType]]] = {
+    "aleph_log": (NAMESPACE, [_I64, _I64], []),
+    "aleph_kv_get": (NAMESPACE, [_I64], [_I64]),
+    "aleph_kv_set": (NAMESPACE, [_I64, _I64], [_I64]),
+    "aleph_now_ms": (NAMESPACE, [], [_I64]),
+    "http_request": (EXTISM_NAMESPACE, [_I64, _I64], [_I64]),
+    "http_status_code": (EXTISM_NAMESPACE, [], [_I32]),
 }
 
 
-class GuestBinding:
-    """The host API as the WASM host functions see it: the plugin's `HostApi`, plus a per-call
-    log budget and a count of failed host calls (shown in the plugin's status)."""
+class HostErrors:
+    """Failed host calls of one runtime (all its instances), shown in the plugin's status."""
 
-    def __init__(self, api: HostApi) -> None:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+        self.last: str | None = None
+
+    def record(self, message: str) -> None:
+        with self._lock:
+            self.count += 1
+            self.last = message
+
+
+class GuestBinding:
+    """What the host functions of ONE instance see: the plugin's `HostApi`, its granted hosts, and
+    the state of the call in progress (an instance runs one call at a time)."""
+
+    def __init__(self, api: HostApi, errors: HostErrors, allowed_hosts: list[str]) -> None:
         self.api = api
         self.plugin_id = api.plugin_id
-        self._lock = threading.Lock()
+        self.errors = errors
+        self.allowed_hosts = allowed_hosts
         self._log_lines = 0
-        self.host_errors = 0
-        self.last_host_error: str | None = None
+        self._deadline = 0.0
+        self.http_status = 0
+        self.refusal: str | None = None  # why the sandbox refused something during this call
 
-    def begin_call(self) -> None:
-        """Reset the per-call log budget (called under the instance lock before each call)."""
+    def begin_call(self, timeout_ms: int) -> None:
+        """Reset the per-call state (called under the instance lock before each call)."""
         self._log_lines = 0
+        self._deadline = time.monotonic() + timeout_ms / 1000
+        self.refusal = None
 
     def log(self, level: str, message: str) -> None:
         self._log_lines += 1
@@ -75,12 +104,21 @@ class GuestBinding:
             return
         self.api.log(level, message)
 
+    def http(self, request: bytes, body: bytes | None) -> bytes:
+        """Send the plugin's HTTP request; a refusal leaves an empty answer and fails the call."""
+        try:
+            answer = fetch(request, body, self.allowed_hosts, self._deadline)
+        except HttpRefused as exc:
+            self.http_status = 0
+            self.refusal = str(exc)
+            return b""
+        self.http_status = answer.status
+        return answer.body
+
     def host_error(self, function: str, exc: BaseException) -> str:
         """Record a failed host function: it is logged on the plugin's channel and counted."""
         message = f"host function {function} failed: {exc}"
-        with self._lock:
-            self.host_errors += 1
-            self.last_host_error = message
+        self.errors.record(message)
         log.warning("%s: %s", self.plugin_id, message)
         self.api.log("error", message)
         return message
@@ -119,6 +157,10 @@ def _run(name: str, plugin: CurrentPlugin, args: list[int]) -> int | None:
         return 0
     if name == "aleph_now_ms":
         return guest.api.now_ms()
+    if name == "http_request":
+        return _write(plugin, guest.http(_read(plugin, args[0]), _read(plugin, args[1]) if args[1] else None))
+    if name == "http_status_code":
+        return guest.http_status
     raise RuntimeError(f"unknown host function {name}")
 
 
@@ -149,15 +191,18 @@ def _dispatch(current: Any, inputs: Any, n_inputs: int, outputs: Any, n_outputs:
             log.exception("host function %s: no host context", name)
         result = _guest_error_value(name, plugin, api, exc)
     if n_outputs:
-        outputs[0].v.i64 = int(result or 0)
+        if name == "http_status_code":
+            outputs[0].v.i32 = int(result or 0)
+        else:
+            outputs[0].v.i64 = int(result or 0)
 
 
 def host_functions(allowed_apis: list[str]) -> list[Function]:
     """The host functions a plugin granted `allowed_apis` may import (and nothing else)."""
-    granted = set(allowed_apis) | {"log"}
+    granted = set(allowed_apis)
     functions = []
-    for name, api in API_OF_FUNCTION.items():
-        if api in granted:
-            params, results = _SIGNATURES[name]
-            functions.append(Function(NAMESPACE, name, params, results, _dispatch, name))
+    for name, (namespace, params, results) in _SIGNATURES.items():
+        api = API_OF_FUNCTION.get(name, "")
+        if not api or api in granted:
+            functions.append(Function(namespace, name, params, results, _dispatch, name))
     return functions

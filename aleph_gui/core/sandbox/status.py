@@ -47,7 +47,13 @@ def sandbox_status() -> SandboxStatus:
         return SandboxStatus(False, f"the sandbox is turned off (ALEPH_SANDBOX={setting})")
     if not sys.platform.startswith("linux"):
         return SandboxStatus(False, "the plugin sandbox (bubblewrap) exists only on Linux")
-    return _probe(shutil.which("bwrap"))
+    return _probe(_which_bwrap(os.environ.get("PATH", os.defpath)))
+
+
+@functools.cache
+def _which_bwrap(search_path: str) -> str | None:
+    # asked for every permission row of every plugin listed: a PATH walk each time would dominate `list`
+    return shutil.which("bwrap", path=search_path)
 
 
 def _run(argv: list[str]) -> tuple[int, str]:

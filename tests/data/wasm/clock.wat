@@ -1,4 +1,5 @@
-;; Uses the time API: `now` returns aleph_now_ms() as a JSON number.
+;; The clock without any grant: `now` returns aleph_now_ms(), `wasi_now` the WASI realtime clock in ms,
+;; `random` 8 bytes of WASI random_get as a number (all JSON numbers; a WASI error returns 0).
 ;; Generated for tests/test_wasm_*.py; every module also exports `echo`.
 (module
   (import "extism:host/env" "input_length" (func $input_length (result i64)))
@@ -10,6 +11,8 @@
   (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
   (import "extism:host/env" "config_get" (func $config_get (param i64) (result i64)))
   (import "extism:host/user" "aleph_now_ms" (func $now_ms (result i64)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
   (memory (export "memory") 1)
 
   ;; copy the whole input into fresh Extism memory; returns its offset
@@ -64,5 +67,18 @@
 
   (func (export "now") (result i32)
     (call $output_dec (call $now_ms))
+    (i32.const 0))
+
+  (func (export "wasi_now") (result i32)
+    (if (i32.ne (call $clock_time_get (i32.const 0) (i64.const 1) (i32.const 800)) (i32.const 0))
+      (then (call $output_dec (i64.const 0)) (return (i32.const 0))))
+    (call $output_dec (i64.div_u (i64.load (i32.const 800)) (i64.const 1000000)))
+    (i32.const 0))
+
+  (func (export "random") (result i32)
+    (if (i32.ne (call $random_get (i32.const 800) (i32.const 8)) (i32.const 0))
+      (then (call $output_dec (i64.const 0)) (return (i32.const 0))))
+    ;; keep 52 bits so the number survives JSON as a double
+    (call $output_dec (i64.shr_u (i64.load (i32.const 800)) (i64.const 12)))
     (i32.const 0))
 )
