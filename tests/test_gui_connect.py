@@ -107,6 +107,14 @@ def test_http_turned_on_in_the_dialog_serves_agents_and_their_calls_show_in_the_
     status, _, _ = run(qloop, asyncio.to_thread(http_get, url, "/mcp"))
     assert status == 401  # the window's HTTP has the same guard
 
+    moved = free_port()  # another port while it runs: it moves there
+    dialog.port_spin.setValue(moved)
+    dialog.port_spin.editingFinished.emit()
+    wait_until(qloop, lambda: endpoints.port == moved)
+    run(qloop, dialog.wait_idle())
+    url = f"http://127.0.0.1:{moved}"
+    assert dialog.url_field.text() == f"{url}/mcp" and settings.value(HTTP_PORT_KEY, type=int) == moved
+
     async def agent_call() -> Any:
         async with http_session(url, token, client="gui-test-agent") as session:
             return await session.call_tool("uppercase", {"text": "hello window"})

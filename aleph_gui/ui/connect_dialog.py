@@ -139,6 +139,7 @@ class ConnectDialog(QDialog):
         self.port_spin.setValue(self.endpoints.port or port)
         self.http_check.setChecked(self.endpoints.http is not None)
         self.http_check.toggled.connect(lambda checked: self._spawn(self.set_http(checked)))
+        self.port_spin.editingFinished.connect(self._port_edited)
         row = QHBoxLayout()
         row.addWidget(self.http_check)
         row.addWidget(self.port_spin)
@@ -261,6 +262,11 @@ class ConnectDialog(QDialog):
         self.settings.sync()
         self.http_message.setText("")
         self.refresh()
+
+    def _port_edited(self) -> None:
+        """A new port while HTTP runs: serve on it instead."""
+        if self.endpoints.http is not None and self.port_spin.value() != self.endpoints.port:
+            self._spawn(self.set_http(True))
 
     def run_installer(self, what: str, *, dry_run: bool) -> None:
         scope = str(self.scope_combo.currentData())
