@@ -83,3 +83,23 @@ def test_a_hook_payload_is_answered_through_the_running_host_in_claudes_protocol
 def test_with_no_host_the_hook_runs_the_chain_itself(guarded_home: Path) -> None:
     assert_claude_answers(guarded_home)
     assert not (guarded_home / "host.json").exists()
+
+
+def test_install_puts_the_home_in_use_into_claudes_entries(tmp_path: Path) -> None:
+    """Claude starts `aleph-ext` with its own environment: the entries must name the home this command used."""
+    home, project, user = tmp_path / "aleph home", tmp_path / "project", tmp_path / "user"
+    project.mkdir()
+    env = {**cli_env(home), "HOME": str(user)}
+    done = subprocess.run([sys.executable, "-m", "aleph_gui.cli", "claude", "install", "--scope", "project",
+                           "--project", str(project), "--json"], capture_output=True, text=True, timeout=120,
+                          env=env, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert {f["action"] for r in json.loads(done.stdout) for f in r["files"]} == {"created"}
+    server = json.loads((project / ".mcp.json").read_text())["mcpServers"]["aleph"]
+    assert server["args"] == ["--home", str(home), "mcp", "serve"]
+    hook_command = json.loads((project / ".claude" / "settings.json").read_text())["hooks"]["PreToolUse"][0]
+    assert hook_command["hooks"][0]["command"].endswith(f"--home '{home}' claude hook")
+    undone = subprocess.run([sys.executable, "-m", "aleph_gui.cli", "claude", "uninstall", "--scope", "project",
+                             "--project", str(project)], capture_output=True, text=True, timeout=120, env=env,
+                            cwd=ROOT)
+    assert undone.returncode == 0 and not (project / ".mcp.json").exists()
