@@ -105,11 +105,13 @@ async def _say_already_hosted(sentence: str, closing: asyncio.Event) -> int:
 
 
 async def _open_window(args: argparse.Namespace, locations, hosting: Hosting | None,  # type: ignore[no-untyped-def]
-                       closing: asyncio.Event) -> int:
+                       closing: asyncio.Event, handed_http_port: int | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from aleph_gui.core.manager import ExtensionManager
+    from aleph_gui.host.endpoints import HostEndpoints
+    from aleph_gui.ui.connect_dialog import ConnectAction, start_saved_http
     from aleph_gui.ui.main_window import APP_NAME, ORG_NAME, MainWindow
 
     app = QApplication.instance()
@@ -123,6 +125,8 @@ async def _open_window(args: argparse.Namespace, locations, hosting: Hosting | N
     else:
         settings = QSettings(ORG_NAME, APP_NAME)
     window = MainWindow(manager, settings)
+    endpoints = HostEndpoints(locations.home, manager, hosting)
+    ConnectAction(window, endpoints, settings)
     if args.screenshot:
         window.resize(*SCREENSHOT_SIZE)
     window.show()
@@ -135,15 +139,19 @@ async def _open_window(args: argparse.Namespace, locations, hosting: Hosting | N
             if await window.start():
                 # The manager runs: serve the endpoint on this loop (every client's calls show in the log).
                 await hosting.serve(manager)
-                # The window's HTTP gateway (its setting; another task) starts here, on this loop, after the
-                # endpoint: it sets `hosting.server.http` and calls `hosting.publish()`.
+                # The HTTP gateway (the window's setting, or the port the headless host it took over served)
+                # runs on this loop too; host.json says where.
+                message = await start_saved_http(settings, endpoints, handed_http_port)
+                if message:
+                    window.statusBar().showMessage(message, 10000)
             else:  # the window only shows what went wrong: leave the home to a host that can serve it
                 hosting.release()
-                hosting = None
+                hosting = endpoints.hosting = None
         await _until(closing, closed)
         window.close()
         return 0
     finally:
+        await endpoints.stop_http()
         if hosting is not None:
             await hosting.stop_serving()  # calls in flight finish and are answered first
         await window.wait_idle()
@@ -184,15 +192,20 @@ def main(argv: list[str] | None = None) -> int:
     async def run() -> int:
         closing = _stop_on_signals()
         hosting: Hosting | None = None
+        handed_http_port = None
         if not args.screenshot:
             from aleph_gui.host.hosting import HomeHosted, Hosting
+            from aleph_gui.host.info import read_host_info
 
+            before = read_host_info(locations.home)  # a headless host serving HTTP: keep its port after taking over
+            if before is not None and before.alive and before.kind == "headless" and before.http:
+                handed_http_port = int(before.http.rsplit(":", 1)[1])
             try:
                 hosting = await Hosting.claim(locations.home, "window", take_over=True)
             except HomeHosted as exc:
                 return await _say_already_hosted(str(exc), closing)
             hosting.announce()  # clients wait for this window instead of running on their own
-        return await _open_window(args, locations, hosting, closing)
+        return await _open_window(args, locations, hosting, closing, handed_http_port)
 
     with loop:
         try:

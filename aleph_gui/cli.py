@@ -5,7 +5,8 @@ This module parses the command line and picks where a command runs (`run`):
     call, fire, service, skills, install, uninstall, mcp tools, watch — state lives in one place;
   * otherwise in-process, as the same operation of the host's table (`cli_runtime`): inventory commands on a
     headless manager that never loads plugin code, Qt or Extism; the others on a started manager;
-  * never routed: `validate`, `init`; and `serve` / `host status`, which are about the host itself.
+  * never routed: `validate`, `init`; `serve` / `host status`, which are about the host itself; and the
+    commands agents run (`mcp serve`, `claude ...`, in `cli_agents`), which find the host themselves.
 Output is built from the operations' JSON results in one place (`cli_output`), so it is the same either way.
 
 Parsed arguments:
@@ -17,6 +18,7 @@ Parsed arguments:
     uninstall ID                         -> args.id
     watch [--json]                       -> args.json
     mcp tools ID SERVER                  -> args.mcp_command == "tools", args.id, args.server
+    mcp serve                            -> args.mcp_command == "serve" (MCP on stdio, for agents)
     service start|stop ID NAME           -> args.service_action, args.id, args.name
     service status [ID] [--json]         -> args.service_action == "status", args.id (None = all), args.json
     skills show NAME                     -> args.skills_action == "show", args.name
@@ -25,8 +27,11 @@ Parsed arguments:
     trust [DIR] / untrust [DIR]          -> args.dir (None = the current project)
     log [--follow] [--event E] [--plugin ID] [--limit N] [--json]
     init NAME [--kind K] [--dir DIR]     -> args.name, args.kind, args.dir
-    serve                                -> (nothing more)
+    serve [--http [PORT]]                -> args.http (None: no HTTP; PORT, default 8741; 0: any free port)
     host status [--json]                 -> args.host_command == "status", args.json
+    claude hook [--fail-closed]          -> args.claude_action == "hook", args.fail_closed
+    claude install|uninstall [--scope S] [--desktop] [--dry-run] [--json]
+                                         -> args.claude_action, args.scope, args.desktop, args.dry_run, args.json
 
 Every namespace also has args.command, args.home, args.project, args.no_builtin, args.safe_mode.
 `--json` output is one JSON document on stdout; messages for people go to stderr.
@@ -34,17 +39,22 @@ Every namespace also has args.command, args.home, args.project, args.no_builtin,
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import sys
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
 
 # -- argument parsing ---------------------------------------------------------------------
 
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """The global options; repeated on every subcommand so they work before or after it."""
+    import argparse
+
     default: Any = argparse.SUPPRESS if suppress else None
     parser.add_argument("--home", default=default, metavar="DIR",
                         help="Aleph home (plugins/, state.db); default $ALEPH_HOME or ~/.aleph")
@@ -59,6 +69,8 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="aleph-ext", description="Manage the plugins of the Aleph assistant from the command line.")
     _global_options(parser, suppress=False)
@@ -106,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     tools = mcp.add_parser("tools", help="start one MCP server of a plugin and list its tools", parents=[common])
     tools.add_argument("id")
     tools.add_argument("server")
+    mcp.add_parser("serve", parents=[common],
+                   help="serve every enabled plugin's tools and prompts to an MCP client on stdio (relays to the "
+                        "running host)")
     p = add("service", "start, stop or show a plugin's background services (kept running by the host)")
     p.add_argument("service_action", choices=("start", "stop", "status"), metavar="start|stop|status")
     p.add_argument("id", nargs="?", default=None, help="the plugin (status: all plugins when left out)")
@@ -134,13 +149,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--kind", choices=("wasm", "nodejs", "static"), default="static")
     p.add_argument("--dir", default=None, metavar="DIR", help="where to create it (default: current folder)")
-    add("serve", "run the host of this home in the foreground until stopped (Ctrl+C)")
+    p = add("serve", "run the host of this home in the foreground until stopped (Ctrl+C)")
+    p.add_argument("--http", nargs="?", const=DEFAULT_HTTP_PORT, default=None, type=_port, metavar="PORT",
+                   help=f"also serve MCP and plugin routes on http://127.0.0.1:PORT (default {DEFAULT_HTTP_PORT}; "
+                        "0: any free port)")
     p = add("host", "about the host of this home")
     host = p.add_subparsers(dest="host_command", metavar="ACTION", required=True)
     status = host.add_parser("status", help="who hosts this home: pid, kind, socket, clients (exit 1: nobody)",
                              parents=[common])
     status.add_argument("--json", action="store_true")
+    p = add("claude", "connect Claude Code and Claude Desktop: their hook command and installer")
+    claude = p.add_subparsers(dest="claude_action", metavar="ACTION", required=True)
+    hook = claude.add_parser("hook", parents=[common],
+                             help="what Claude Code runs for each hook event: reads its JSON on stdin, runs the "
+                                  "Aleph hook chain, answers in Claude's hook protocol")
+    hook.add_argument("--fail-closed", action="store_true",
+                      help="when Aleph itself fails, block (exit 2) instead of letting the action go on")
+    for action, text in (("install", "add Aleph's hook entries and MCP server to Claude's settings (backups first)"),
+                         ("uninstall", "remove exactly what install added")):
+        q = claude.add_parser(action, parents=[common], help=text)
+        q.add_argument("--scope", choices=("user", "project", "local"), default=None,
+                       help="which Claude Code settings (default user; project/local use --project or the "
+                            "current folder)")
+        q.add_argument("--desktop", action="store_true", help="Claude Desktop's claude_desktop_config.json "
+                                                              "(alone, or with --scope)")
+        q.add_argument("--dry-run", action="store_true", help="print the changes as a diff; write nothing")
+        q.add_argument("--json", action="store_true")
     return parser
+
+
+DEFAULT_HTTP_PORT = 8741  # the same as aleph_gui.gateways.http_gateway.DEFAULT_PORT (not imported: it is heavy)
+
+
+def _port(text: str) -> int:
+    import argparse
+
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
 
 
 # -- dispatch ----------------------------------------------------------------------------------
@@ -211,13 +261,29 @@ def cmd_host(args: argparse.Namespace) -> int:
     return cli_host.host_status(args)
 
 
+def cmd_claude(args: argparse.Namespace) -> int:
+    from aleph_gui import cli_agents
+
+    return cli_agents.claude(args)
+
+
+def cmd_mcp_serve(args: argparse.Namespace) -> int:
+    from aleph_gui import cli_agents
+
+    return cli_agents.mcp_serve(args)
+
+
 INVENTORY = ("list", "show", "enable", "disable", "grant", "revoke", "config", "trust", "untrust", "log", "skills")
-COMMANDS = {"validate": cmd_validate, "serve": cmd_serve, "host": cmd_host,
+COMMANDS = {"validate": cmd_validate, "serve": cmd_serve, "host": cmd_host, "claude": cmd_claude,
             **{name: cmd_inventory for name in INVENTORY}}
 
 
 def run(args: argparse.Namespace) -> int:
     """One parsed command: through the running host when one serves this home, else in-process."""
+    if args.command == "claude":  # before anything else: Claude Code runs `claude hook` before every tool call
+        return cmd_claude(args)
+    if args.command == "mcp" and args.mcp_command == "serve":
+        return cmd_mcp_serve(args)
     from aleph_gui import cli_host
 
     if args.command in cli_host.ROUTED:
@@ -227,7 +293,40 @@ def run(args: argparse.Namespace) -> int:
     return COMMANDS.get(args.command, cmd_runtime)(args)
 
 
+def claude_hook_args(argv: list[str]) -> SimpleNamespace | None:
+    """`[options] claude hook [options]` read without building the whole parser (Claude Code runs it before every
+    tool call: argparse and its ~25 subcommands cost more than the hook's own work). None: anything else."""
+    values: dict[str, Any] = {"home": None, "project": None, "no_builtin": False, "safe_mode": False,
+                              "fail_closed": False}
+    words = []
+    rest = iter(argv)
+    for word in rest:
+        if word in ("--home", "--project"):
+            value = next(rest, None)
+            if value is None:
+                return None
+            values[word[2:]] = value
+        elif word.startswith(("--home=", "--project=")):
+            key, value = word[2:].split("=", 1)
+            values[key] = value
+        elif word in ("--no-builtin", "--safe-mode", "--fail-closed"):
+            values[word[2:].replace("-", "_")] = True
+        elif word.startswith("-"):
+            return None  # --help and the like: the parser answers
+        else:
+            words.append(word)
+    if words != ["claude", "hook"]:
+        return None
+    return SimpleNamespace(command="claude", claude_action="hook", **values)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    hook = claude_hook_args(argv)
+    if hook is not None:
+        from aleph_gui import cli_agents
+
+        return cli_agents.claude_hook(hook)  # type: ignore[arg-type]  # the same attributes argparse would set
     # A command builds many small objects that live until it ends; at the collector's default pace a full
     # collection re-walks them again and again (a third of `list` over 2,000 plugins). Collect less often.
     gc.set_threshold(50_000, 20, 20)

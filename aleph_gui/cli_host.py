@@ -12,15 +12,17 @@ so a routed command starts fast. `watch` uses the async client, which follows th
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aleph_gui import cli_output
 from aleph_gui.cli_output import Failure, present, present_failure, request_for, say
 from aleph_gui.host import rpc
 from aleph_gui.host.client import HostHandedOver, HostUnavailable, SyncClient, find_host
+
+if TYPE_CHECKING:
+    import argparse
 
 CLIENT = "cli"
 ROUTED = frozenset({"list", "show", "grant", "revoke", "enable", "disable", "call", "fire", "service", "skills",
@@ -184,7 +186,7 @@ def serve(args: argparse.Namespace) -> int:
     from aleph_gui.host.serve import serve as run_host
 
     locations = Locations.from_args(args.home, args.project, no_builtin=args.no_builtin)
-    return asyncio.run(run_host(locations, safe_mode=args.safe_mode))
+    return asyncio.run(run_host(locations, safe_mode=args.safe_mode, http_port=args.http))
 
 
 def host_status(args: argparse.Namespace) -> int:

@@ -11,13 +11,15 @@ Stdlib only (json, os, sys): routed commands import this and the host client, ne
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
 
 
 class Failure(Exception):
@@ -402,6 +404,7 @@ def host_status(args: argparse.Namespace, status: dict[str, Any]) -> int:
     names = ", ".join(f"{c['name'] or '?'} (pid {c['pid']})" for c in clients)
     print(f"{status['home']} is hosted by the {status['kind']} (pid {status['pid']}) since {started}")
     print(f"socket:  {status['socket']}")
-    print(f"http:    {status['http'] or 'off'}")
+    http = status["http"]
+    print(f"http:    {http + ' (MCP at ' + http + '/mcp, plugin routes at ' + http + '/plugins/<id>/...)' if http else 'off'}")
     print(f"clients: {len(clients)} connected" + (f": {names}" if names else ""))
     return 0

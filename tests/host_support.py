@@ -50,9 +50,10 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
 class HostProcess:
     """`aleph-ext serve` for a home, as a real process."""
 
-    def __init__(self, home: Path, options: list[str], cwd: Path | None = None) -> None:
+    def __init__(self, home: Path, options: list[str], cwd: Path | None = None,
+                 serve_options: tuple[str, ...] = ()) -> None:
         self.home = home
-        cmd = [sys.executable, "-m", "aleph_gui.cli", "--home", str(home), *options, "serve"]
+        cmd = [sys.executable, "-m", "aleph_gui.cli", "--home", str(home), *options, "serve", *serve_options]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      cwd=cwd, env=cli_env(home))
 

@@ -197,8 +197,11 @@ def test_assemblyscript_samples_compile_to_wasm(sample: Sample, tmp_path: Path) 
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]*$")
 SUBCOMMANDS = {"list", "show", "validate", "grant", "revoke", "enable", "disable", "call", "fire", "skills",
                "install", "uninstall", "watch", "mcp", "service", "init", "config", "run", "log", "trust",
-               "untrust", "serve", "host"}
+               "untrust", "serve", "host", "claude"}
 NUMBERS = {"N", "PORT"}  # placeholders that stand for a number
+# Command lines of the agent gateways the docs must show (each checked by the parser like every other line).
+AGENT_COMMANDS = (("mcp", "serve"), ("serve", "--http"), ("claude", "hook"), ("claude", "install"),
+                  ("claude", "uninstall"))
 
 
 def command_lines(body: str) -> list[tuple[str, list[str]]]:
@@ -242,6 +245,11 @@ def test_the_docs_show_aleph_ext_command_lines() -> None:
     used = {argv[0] for _, _, argv in CLI_LINES if argv and argv[0] in SUBCOMMANDS} | \
         {a for _, _, argv in CLI_LINES for a in argv if a in SUBCOMMANDS}
     assert used == SUBCOMMANDS, f"commands no doc shows: {SUBCOMMANDS - used}"
+
+
+def test_the_docs_show_how_agents_connect() -> None:
+    shown = {tuple(argv[:2]) for _, _, argv in CLI_LINES}
+    assert set(AGENT_COMMANDS) <= shown, f"agent commands no doc shows: {set(AGENT_COMMANDS) - shown}"
 
 
 @pytest.mark.parametrize(("sample", "line", "argv"), CLI_LINES,

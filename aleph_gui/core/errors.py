@@ -39,6 +39,10 @@ class PluginCallError(AlephError):
     """A tool or hook handler failed inside the plugin (trap, exception, bad output)."""
 
 
+class RouteNotFound(PluginCallError):
+    """The plugin has no HTTP route for that method and path."""
+
+
 class PluginTimeout(PluginCallError):
     """A call ran past its time limit and was stopped."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from aleph_gui.core import invocations, tool_calls
-from aleph_gui.core.errors import PluginCallError, PluginNotRunnable, ReviewRequired, UnknownPlugin
+from aleph_gui.core.errors import PluginNotRunnable, ReviewRequired, RouteNotFound, UnknownPlugin
 from aleph_gui.core.events import PluginChanged
 from aleph_gui.core.hook_events import canonical_event
 from aleph_gui.core.hooks import FireResult, HookExecutor
@@ -147,7 +147,7 @@ class PluginCalls:
         version = self._runnable(plugin_id)
         route = invocations.route_of(self.registry, plugin_id, method, path)
         if route is None:
-            raise PluginCallError(plugin_id, f"has no HTTP route for {method.upper()} /{path.strip('/')}")
+            raise RouteNotFound(plugin_id, f"has no HTTP route for {method.upper()} /{path.strip('/')}")
         answer = await invocations.invoke(version, self.registry, self.hooks, "http_route", route, {
             "method": method.upper(), "path": "/" + path.strip("/"), "query": query or {}, "headers": headers or {},
             "body": body}, client)

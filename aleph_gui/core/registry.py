@@ -81,6 +81,9 @@ class Conflict:
     loser: str
 
     def sentence(self) -> str:
+        if self.kind == "http_route":  # routes are served under each plugin's own prefix: both answer
+            return (f"HTTP route '{self.name}' is provided by both '{self.winner}' and '{self.loser}'; each is "
+                    f"served under its own plugin (/plugins/{self.winner}/…, /plugins/{self.loser}/…)")
         return (f"{self.kind} '{self.name}' is provided by both '{self.winner}' and '{self.loser}'; "
                 f"'{self.winner}' keeps the name")
 

@@ -11,7 +11,6 @@ names a live process, a host is starting or handing over: clients wait for it (u
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import time
@@ -24,8 +23,6 @@ from aleph_gui.host.info import HostInfo, connect_unix, read_host_info, socket_p
 
 if TYPE_CHECKING:
     import asyncio
-
-log = logging.getLogger(__name__)
 
 HOST_WAIT_S = 30.0  # how long a client waits for a host that is starting or handing over
 RETRY_S = 0.05
@@ -198,6 +195,7 @@ class HostClient:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 0
         self._on_event: Callable[[dict[str, Any]], None] | None = None
+        self._event_types: list[str] | None = None
         self._on_reconnect: Callable[[dict[str, Any]], None] | None = None
         self._connected: asyncio.Event | None = None
         self._gone: asyncio.Event | None = None
@@ -230,7 +228,7 @@ class HostClient:
                     self._reader_task = asyncio.get_running_loop().create_task(self._read(reader))
                     self.host = await self._request("client.hello", {"name": self.name, "pid": os.getpid()})
                     if self._on_event is not None:
-                        await self._request("host.subscribe", {})
+                        await self._request("host.subscribe", self._subscription())
                     break
                 except (OSError, HostGone):  # nothing listens, or a host that is stopping hung up
                     info = _host_coming(self.home)
@@ -289,7 +287,10 @@ class HostClient:
                         try:
                             self._on_event(params)
                         except Exception:  # a broken callback must not end the subscription
-                            log.exception("the event callback of host client %s failed", self.name)
+                            import logging  # not at the top: the blocking client's path stays light
+
+                            logging.getLogger(__name__).exception("the event callback of host client %s failed",
+                                                                  self.name)
                 elif message.get("method") == rpc.BYE:
                     self._bye = True
         finally:
@@ -373,12 +374,22 @@ class HostClient:
             raise self.lost
 
     async def subscribe(self, on_event: Callable[[dict[str, Any]], None],
-                        on_reconnect: Callable[[dict[str, Any]], None] | None = None) -> None:
-        """`on_event(event_json)` for every change event and hook trace, across reconnections;
-        `on_reconnect(hello)` after each reconnection."""
+                        on_reconnect: Callable[[dict[str, Any]], None] | None = None,
+                        types: list[str] | None = None) -> None:
+        """`on_event(event_json)` for every change event and hook trace (or only the event `types` named),
+        across reconnections; `on_reconnect(hello)` after each reconnection."""
         self._on_event = on_event
         self._on_reconnect = on_reconnect
-        await self._request("host.subscribe", {})
+        self._event_types = list(types) if types is not None else None
+        await self._request("host.subscribe", self._subscription())
+
+    def _subscription(self) -> dict[str, Any]:
+        return {} if self._event_types is None else {"types": self._event_types}
+
+    async def rename(self, name: str) -> None:
+        """Say hello again under another name (the host names calls after it); kept across reconnections."""
+        self.name = name
+        self.host = await self.call("client.hello", {"name": name, "pid": os.getpid()})
 
     async def closed(self) -> HostUnavailable:
         """Wait until the host is gone for good (no host took over); the reason."""

@@ -4,7 +4,8 @@
 `{"pid", "kind": "window"|"headless", "socket", "http": "http://127.0.0.1:PORT"|null, "token", "started"}`.
 A file left behind by a killed host names a dead pid; readers check the pid, never trust the file alone.
 
-Stdlib only (json, os, socket): clients import this before deciding whether to load the core.
+Stdlib only (json, os, socket): clients import this before deciding whether to load the core — `aleph-ext claude
+hook` among them, before every tool call Claude makes, so not even dataclasses or tempfile load on that path.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +24,27 @@ _MAX_SUN_PATH = 107
 _CLOCK_SLACK_S = 2.0  # /proc's boot time is rounded to the second; clocks drift a little
 
 
-@dataclass(frozen=True)
 class HostInfo:
-    pid: int
-    kind: str
-    socket: str
-    http: str | None
-    token: str
-    started: float  # unix seconds
+    """What host.json says (a plain class: `dataclasses` costs the hook bridge milliseconds to import)."""
+
+    __slots__ = ("pid", "kind", "socket", "http", "token", "started")
+
+    def __init__(self, *, pid: int, kind: str, socket: str, http: str | None, token: str, started: float) -> None:
+        self.pid = pid
+        self.kind = kind
+        self.socket = socket
+        self.http = http
+        self.token = token
+        self.started = started  # unix seconds
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HostInfo) and self.to_json() == other.to_json()
+
+    def __repr__(self) -> str:
+        return f"HostInfo({self.to_json()!r})"
 
     @property
     def alive(self) -> bool:
@@ -67,6 +76,8 @@ def read_host_info(home: Path) -> HostInfo | None:
 
 def write_host_info(home: Path, info: HostInfo) -> None:
     """Replace host.json in one step (readers never see half a file), readable by the user only."""
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=".host.json.", dir=home)  # mkstemp creates it 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

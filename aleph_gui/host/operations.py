@@ -273,6 +273,59 @@ async def op_tools(manager: ExtensionManager, params: dict[str, Any], client: st
     return [t.to_json() for t in await manager.tools(plugin_id or None)]
 
 
+# -- what agents see (the MCP gateway: `aleph-ext mcp serve`, HTTP /mcp) ----------------------------------
+
+
+@operation("agent.tools", uses="plugins", summary="every tool of every running plugin, named uniquely for MCP")
+async def op_agent_tools(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    from aleph_gui.host.catalog import agent_tools
+
+    specs: list[Any] = []
+    problems = []
+    for info in manager.plugins():
+        if info.state == "overridden" or not info.runnable:
+            continue
+        try:  # one plugin whose MCP server does not start must not hide every other plugin's tools
+            specs += await manager.tools(info.id)
+        except AlephError as exc:
+            problems.append({"plugin": info.id, "error": str(exc)})
+    return {"tools": agent_tools(specs, lambda name: manager.registry.owner("tool", name)), "problems": problems}
+
+
+async def _agent_prompts(manager: ExtensionManager) -> tuple[list[dict[str, Any]], dict[tuple[str, str], Any]]:
+    from aleph_gui.host.catalog import agent_prompts
+
+    entries = await _skills(manager)
+    return agent_prompts(entries, manager.plugins()), {(e.kind, e.name): e for e in entries}
+
+
+@operation("agent.prompts", uses="inventory", summary="skills and commands as prompts, with their arguments")
+async def op_agent_prompts(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    return (await _agent_prompts(manager))[0]
+
+
+@operation("agent.prompt", uses="inventory", summary="one prompt's text with its arguments filled in")
+async def op_agent_prompt(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
+    from aleph_gui.host.catalog import missing_arguments, render_prompt
+
+    name = text(params, "name")
+    values = {str(k): "" if v is None else str(v) for k, v in json_object(params, "arguments").items()}
+    prompts, entries = await _agent_prompts(manager)
+    prompt = next((p for p in prompts if p["name"] == name), None)
+    if prompt is None:
+        raise InvalidParams(f"there is no prompt '{name}' (skills and commands of enabled plugins are prompts)")
+    missing = missing_arguments(prompt["arguments"], values)
+    if missing:
+        raise InvalidParams(f"the prompt '{name}' needs the argument(s) {', '.join(missing)}")
+    try:
+        body = await asyncio.to_thread(entries[(prompt["kind"], prompt["skill"])].body)
+    except OSError as exc:
+        raise AlephError(None, f"the {prompt['kind']} '{prompt['skill']}' cannot be read: {exc.strerror or exc}") \
+            from None
+    return {"name": name, "description": prompt["description"],
+            "text": render_prompt(body, prompt["arguments"], values)}
+
+
 @operation("run", uses="plugins", summary="run a plugin's CLI entry: its output and exit code")
 async def op_run(manager: ExtensionManager, params: dict[str, Any], client: str) -> Any:
     args = params.get("args", [])

@@ -5,8 +5,9 @@ Every operation of `operations.OPERATIONS`, plus the endpoint's own methods:
                              so the live hook log shows who asked. Answers {pid, kind, home, view}.
   host.status {}             {pid, kind, home, socket, http, started, in_flight, served, clients: [{name, pid}]}
                              (served: operations answered since start; clients: the other connections).
-  host.subscribe {}          then notifications {"method": "event", "params": ChangeEvent.to_json()} for
-                             every change event and hook trace, until the connection closes.
+  host.subscribe {types?}    then notifications {"method": "event", "params": ChangeEvent.to_json()} for
+                             every change event and hook trace (or only those whose type is in `types`, e.g.
+                             a gateway that only needs to know when plugins change), until the connection closes.
   host.bye (notification)    the host's last message before it closes a connection cleanly: every request it
                              read was answered, so one still unanswered was never read (ask the next host).
   host.handover {}           (a headless host only) stop taking new work, let calls in flight finish, then
@@ -51,6 +52,7 @@ class Connection(asyncio.Protocol):
         self.in_flight = 0
         self._reading_paused = False
         self.subscribed = False
+        self.event_types: frozenset[str] | None = None  # None: every event
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -256,6 +258,12 @@ class HostServer:
         conn.send(rpc.result(request_id, self.status(conn)))
 
     def _subscribe(self, conn: Connection, request_id: Any, params: dict[str, Any]) -> None:
+        types = params.get("types")
+        if types is not None and not (isinstance(types, list) and all(isinstance(t, str) for t in types)):
+            conn.send(rpc.error(request_id, rpc.INVALID_PARAMS, "'types' must be a list of event type names",
+                                {"type": "InvalidParams"}))
+            return
+        conn.event_types = frozenset(types) if types is not None else None
         if not conn.subscribed:
             conn.subscribed = True
             self._subscribers.add(conn)
@@ -280,8 +288,11 @@ class HostServer:
 
     # -- events ---------------------------------------------------------------------------------------
     def _broadcast(self, event: ChangeEvent) -> None:
-        data = rpc.notification("event", event.to_json())
+        data = b""
         for conn in list(self._subscribers):
+            if conn.event_types is not None and event.type not in conn.event_types:
+                continue
+            data = data or rpc.notification("event", event.to_json())
             conn.send_event(data)
 
     def forget(self, conn: Connection) -> None:
