@@ -15,7 +15,7 @@ from aleph_gui.core.sandbox import (
     SandboxPolicyError,
     SandboxUnavailable,
     bwrap_argv,
-    executable_prefix,
+    executable_prefixes,
     sandbox_status,
 )
 
@@ -85,8 +85,18 @@ def test_relative_paths_and_a_missing_plugin_folder_are_refused(home: Path) -> N
 def test_runtime_prefix_is_the_install_folder_outside_the_system(tmp_path: Path) -> None:
     (tmp_path / "nvm" / "bin").mkdir(parents=True)
     (tmp_path / "nvm" / "bin" / "node").write_text("")
-    assert executable_prefix(tmp_path / "nvm" / "bin" / "node") == str((tmp_path / "nvm").resolve())
-    assert executable_prefix("/usr/bin/sh") is None
+    assert executable_prefixes(tmp_path / "nvm" / "bin" / "node") == [str((tmp_path / "nvm").resolve())]
+    assert executable_prefixes("/usr/bin/sh") == []
+
+
+def test_a_program_named_through_a_link_shows_both_install_folders(tmp_path: Path) -> None:
+    # a virtual environment's bin/python links to the interpreter's install: both must be visible inside
+    (tmp_path / "pyenv" / "bin").mkdir(parents=True)
+    (tmp_path / "pyenv" / "bin" / "python3.11").write_text("")
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venv" / "bin" / "python").symlink_to(tmp_path / "pyenv" / "bin" / "python3.11")
+    assert executable_prefixes(tmp_path / "venv" / "bin" / "python") == [str(tmp_path / "venv"),
+                                                                         str(tmp_path / "pyenv")]
 
 
 # --- the bwrap command line -----------------------------------------------------------------

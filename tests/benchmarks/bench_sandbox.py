@@ -30,7 +30,7 @@ from aleph_gui.core.sandbox import (  # noqa: E402
     PersistentSandbox,
     SandboxPolicy,
     bwrap_argv,
-    executable_prefix,
+    executable_prefixes,
     sandbox_status,
 )
 
@@ -86,8 +86,7 @@ async def measure(quick: bool) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         plugin = Path(tmp) / "bench-plugin"
         plugin.mkdir()
-        prefix = executable_prefix(node)
-        policy = SandboxPolicy.build("bench-sandbox", plugin, runtime_paths=[prefix] if prefix else [])
+        policy = SandboxPolicy.build("bench-sandbox", plugin, runtime_paths=executable_prefixes(node))
 
         async with await PersistentSandbox.start(policy) as sandbox:
             for _ in range(20):  # warm both paths

@@ -24,7 +24,7 @@ from aleph_gui.core.manifest.model import Capability
 from aleph_gui.core.mcp import McpServerError, expand_server
 from aleph_gui.core.runtime.base import RuntimeContext
 from aleph_gui.core.runtime.sandboxing import ProcessSandbox, plugin_policy, process_env, status_sentence
-from aleph_gui.core.sandbox import default_env, executable_prefix, python_prefix, sandbox_status
+from aleph_gui.core.sandbox import default_env, executable_prefixes, python_prefix, sandbox_status
 
 log = logging.getLogger(__name__)
 
@@ -242,8 +242,8 @@ class McpServers:
 
 
 def _runtime_paths(command: str) -> list[str]:
-    """What a server's command needs to run: its install folder, and the app's Python when it is that."""
-    paths = [executable_prefix(command) or ""]
+    """What a server's command needs to run: its install folders, and the app's Python when it is that."""
+    paths = executable_prefixes(shutil.which(command) or command)
     if os.path.realpath(command) == os.path.realpath(sys.executable):
         paths += [sys.prefix, python_prefix() or ""]
     return [p for p in paths if p]

@@ -44,7 +44,7 @@ from aleph_gui.core.runtime.node_connection import MAX_LINE_BYTES, NodeConnectio
 from aleph_gui.core.runtime.node_registrations import NodeRegistrations
 from aleph_gui.core.runtime.sandboxing import ProcessSandbox, plugin_policy, status_sentence
 from aleph_gui.core.sandbox import INSIDE_NODE_PRELOAD, SandboxPolicy, default_env, sandbox_status
-from aleph_gui.core.sandbox.policy import executable_prefix
+from aleph_gui.core.sandbox.policy import executable_prefixes
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ class NodeRuntime(PluginRuntime):
         """The OS sandbox of this plugin's process: its folder, its granted folders and network."""
         assert self._node is not None
         return plugin_policy(self.plugin_id, self.ctx.root, self.ctx.scope,
-                             runtime_paths=[executable_prefix(self._node) or "", str(HOST_SCRIPT)],
+                             runtime_paths=[*executable_prefixes(self._node), str(HOST_SCRIPT)],
                              env={**default_env(), **(env or {})})
 
     async def _sandboxed(self, argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:

@@ -10,7 +10,7 @@ Linux only, with bubblewrap. Public API:
 * `SandboxedProcess.start(policy, argv, log=)`: proxy + bwrap + asyncio process in one call.
 * `PersistentSandbox.start(policy, log=)` / `.spawn(argv, env=, cwd=)`: fast repeated commands.
 * `network_enforcement(policy)` -> `Enforcement(enforced, sentence)`: what to show the user.
-* `executable_prefix(binary)`, `python_prefix()`: runtime folders to pass as `runtime_paths`.
+* `executable_prefixes(binary)`, `python_prefix()`: runtime folders to pass as `runtime_paths`.
 * `INSIDE_NODE_PRELOAD`: the in-sandbox path of the Node proxy preload (network 'hosts').
 """
 
@@ -23,7 +23,7 @@ from aleph_gui.core.sandbox.hosts import HostRules
 from aleph_gui.core.sandbox.launch import SandboxedProcess
 from aleph_gui.core.sandbox.layout import INSIDE_DIR, INSIDE_NODE_PRELOAD, INSIDE_PROXY_SOCKET, NODE_PRELOAD
 from aleph_gui.core.sandbox.persistent import PersistentSandbox, SandboxedCommand
-from aleph_gui.core.sandbox.policy import SandboxPolicy, default_env, executable_prefix, python_prefix
+from aleph_gui.core.sandbox.policy import SandboxPolicy, default_env, executable_prefixes, python_prefix
 from aleph_gui.core.sandbox.proxy import FilteringProxy
 from aleph_gui.core.sandbox.status import SandboxStatus, sandbox_status
 
@@ -31,6 +31,6 @@ __all__ = [
     "INSIDE_DIR", "INSIDE_NODE_PRELOAD", "INSIDE_PROXY_SOCKET", "NODE_PRELOAD",
     "Enforcement", "FilteringProxy", "HostRules", "PersistentSandbox", "SandboxCrashed", "SandboxError",
     "SandboxPolicy", "SandboxPolicyError", "SandboxStatus", "SandboxUnavailable", "SandboxedCommand",
-    "SandboxedProcess", "bwrap_argv", "default_env", "executable_prefix", "network_enforcement",
+    "SandboxedProcess", "bwrap_argv", "default_env", "executable_prefixes", "network_enforcement",
     "python_prefix", "sandbox_status",
 ]

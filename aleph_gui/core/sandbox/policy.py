@@ -87,13 +87,17 @@ def default_env(home: str | None = None) -> dict[str, str]:
     return env
 
 
-def executable_prefix(binary: str | os.PathLike[str]) -> str | None:
-    """The install folder to show read-only so `binary` can run (e.g. ~/.nvm/versions/node/v20);
-    None when it lives in the system folders that every sandbox shows anyway."""
-    real = os.path.realpath(os.fspath(binary))
-    folder = os.path.dirname(real)
-    prefix = os.path.dirname(folder) if os.path.basename(folder) == "bin" else folder
-    return None if is_under_system(prefix) else prefix
+def executable_prefixes(binary: str | os.PathLike[str]) -> list[str]:
+    """The install folders to show read-only so `binary` can run (e.g. ~/.nvm/versions/node/v20): the one
+    it is named in (a virtual environment, whose bin/python links elsewhere) and the one it resolves to.
+    Empty when both are system folders, which every sandbox shows anyway."""
+    out = []
+    for path in (os.path.abspath(os.fspath(binary)), os.path.realpath(os.fspath(binary))):
+        folder = os.path.dirname(path)
+        prefix = os.path.dirname(folder) if os.path.basename(folder) == "bin" else folder
+        if not is_under_system(os.path.realpath(prefix)) and prefix not in out:
+            out.append(prefix)
+    return out
 
 
 def python_prefix() -> str | None:
