@@ -94,8 +94,10 @@ def executable_prefixes(binary: str | os.PathLike[str]) -> list[str]:
     out = []
     for path in (os.path.abspath(os.fspath(binary)), os.path.realpath(os.fspath(binary))):
         folder = os.path.dirname(path)
+        if is_under_system(os.path.realpath(folder)):  # /bin/sh: shown anyway, and its parent is /
+            continue
         prefix = os.path.dirname(folder) if os.path.basename(folder) == "bin" else folder
-        if not is_under_system(os.path.realpath(prefix)) and prefix not in out:
+        if prefix not in out:
             out.append(prefix)
     return out
 
