@@ -1,4 +1,4 @@
-"""The main window: plugin table + details, live hook log dock, review bar, safe-mode banner.
+"""The main window: plugin table + details, hook log and skills docks, review / trust / safe-mode bars.
 
 Manager events arrive on the asyncio loop (and trace records may arrive from worker threads),
 so every event is appended to a queue and applied once per QTimer tick: hook rows as one batch
@@ -19,20 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QDockWidget,
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -42,17 +40,22 @@ from PySide6.QtWidgets import (
 )
 
 from aleph_gui.core import events as ev
+from aleph_gui.core.activity import Activity
 from aleph_gui.core.errors import AlephError, UnknownPlugin
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.core.trace import TraceRecord
 from aleph_gui.ui import theme
 from aleph_gui.ui.actions import Actions, build_actions
-from aleph_gui.ui.banner import banner_layout
-from aleph_gui.ui.details import DetailsPane
-from aleph_gui.ui.hook_log import HookLogPanel, HookRate
+from aleph_gui.ui.activity_chart import SparklineDelegate, format_us
+from aleph_gui.ui.banner import MessageBar, SafeModeBanner, TrustBanner, trust_details
+from aleph_gui.ui.details import TAB_NAMES, DetailsPane
+from aleph_gui.ui.hook_log import HookLogPanel
+from aleph_gui.ui.hook_log_model import HookRate
 from aleph_gui.ui.icons import app_icon, icon
+from aleph_gui.ui.mcp_pane import McpPane
 from aleph_gui.ui.plugin_table import (
+    COL_ACTIVITY,
     COL_KIND,
     COL_NAME,
     COL_RISK,
@@ -63,69 +66,22 @@ from aleph_gui.ui.plugin_table import (
     PluginTableModel,
 )
 from aleph_gui.ui.review_dialog import ReviewBar, ReviewDialog
+from aleph_gui.ui.services_pane import ServicesPane
+from aleph_gui.ui.settings_pane import SettingsPane
+from aleph_gui.ui.skills_browser import SkillsBrowser
 
 log = logging.getLogger(__name__)
 
 TICK_MS = 100  # one hook-log insert and repaint per tick, however fast events arrive
 RATE_REFRESH_S = 1.0
+ACTIVITY_REFRESH_S = 2.0  # sparklines, the Overview chart and the glance line follow the stream this often
+ACTIVITY_SEED_ROWS = 20_000  # the audit log's last hour read at start-up, so the charts survive a restart
+SKILLS_REFRESH_S = 1.0
+INSPECT_DELAY_MS = 300  # a selection that stays this long has its code compared to the approved code
 TARGETED_UPDATES_MAX = 20  # beyond this many changed plugins in one tick, re-read the whole list
 FILTER_HELP = "Filter: text, @enabled @disabled @review @error, kind:wasm, origin:user, scope:network"
 ORG_NAME = "Aleph"
 APP_NAME = "Extension Manager"
-
-
-class MessageBar(QFrame):
-    """A dismissible one-line message (errors of actions) that never blocks like a modal box."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("messageBar")
-        self.icon_label = QLabel(self)
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setAccessibleName("Message")
-        close = QPushButton("Dismiss", self)
-        close.setAccessibleName("Dismiss the message")
-        close.clicked.connect(self.hide)
-        banner_layout(self, self.icon_label, self.label, close)
-        self.hide()
-
-    def show_message(self, text: str, error: bool = True) -> None:
-        border, back, fore = ("#c0392b", "#fde2e0", "#5a0d06") if error else ("#2e8b57", "#e2f5ea", "#0d3d22")
-        self.setStyleSheet(f"#messageBar {{ background: {back}; border: 1px solid {border}; border-radius: 4px; }}"
-                           f"#messageBar QLabel {{ color: {fore}; }}")
-        self.icon_label.setPixmap(icon("error" if error else "enabled").pixmap(18, 18))
-        self.label.setText(text)
-        self.show()
-
-    def text(self) -> str:
-        return self.label.text() if self.isVisible() else ""
-
-
-class SafeModeBanner(QFrame):
-    leave = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("safeModeBanner")
-        self.setStyleSheet("#safeModeBanner { background: #dfe9fb; border: 1px solid #3b73c4; border-radius: 4px; }"
-                           "#safeModeBanner QLabel { color: #0f2a57; }")
-        pic = QLabel(self)
-        pic.setPixmap(icon("safe_mode").pixmap(20, 20))
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
-        self.label.setAccessibleName("Safe mode")
-        button = QPushButton("Leave safe mode", self)
-        button.setAccessibleName("Leave safe mode and run your plugins again")
-        button.clicked.connect(self.leave)
-        banner_layout(self, pic, self.label, button)
-        self.hide()
-
-    def set_count(self, off: int) -> None:
-        self.label.setText(f"<b>Safe mode is on.</b> Only built-in plugins run; {off} of your user and project "
-                           "plugins are turned off so you can find one that misbehaves. Nothing was changed on "
-                           "disk or in your approvals.")
 
 
 class MainWindow(QMainWindow):
@@ -146,6 +102,11 @@ class MainWindow(QMainWindow):
         self.start_error = ""
         self.review_dialog: ReviewDialog | None = None
         self.confirm_box: QMessageBox | None = None
+        self.activity = Activity()
+        self._activity_version: tuple[int, int] = (-1, -1)
+        self._activity_refreshed = 0.0
+        self._skills_dirty = True
+        self._skills_refreshed = 0.0
         self.file_dialog: QFileDialog | None = None
         self.setWindowTitle("Aleph Extension Manager")
         self.setWindowIcon(app_icon())
@@ -158,6 +119,10 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._update_placeholder()
         self._selection_changed()
+        self.inspect_timer = QTimer(self)
+        self.inspect_timer.setSingleShot(True)
+        self.inspect_timer.setInterval(INSPECT_DELAY_MS)
+        self.inspect_timer.timeout.connect(lambda: self.spawn(self.inspect_selected()))
         self.timer = QTimer(self)
         self.timer.setInterval(tick_ms)
         self.timer.timeout.connect(self.apply_pending)
@@ -198,10 +163,12 @@ class MainWindow(QMainWindow):
         chips = ChipDelegate(self.table)
         self.table.setItemDelegateForColumn(COL_KIND, chips)
         self.table.setItemDelegateForColumn(COL_RISK, chips)
+        self.table.setItemDelegateForColumn(COL_ACTIVITY, SparklineDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(40)
-        for col, width in ((COL_STATUS, 125), (2, 62), (COL_KIND, 82), (4, 70), (COL_RISK, 80), (6, 70), (7, 105)):
+        for col, width in ((COL_STATUS, 125), (2, 62), (COL_KIND, 82), (4, 70), (COL_RISK, 80), (6, 70),
+                           (COL_ACTIVITY, 120)):
             header.resizeSection(col, width)
 
         self.placeholder = QLabel(self)
@@ -223,7 +190,12 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.table_stack, 1)
 
         self.try_it = TryItPanel(self.manager, self)
-        self.details = DetailsPane(self.try_it, self)
+        self.settings_pane = SettingsPane(self.manager, self)
+        self.services_pane = ServicesPane(self.manager, self)
+        self.mcp_pane = McpPane(self.manager, self)
+        self.try_it.known_mcp_tools = self.mcp_pane.known_tools
+        self.try_it.remember_mcp_tools = self.mcp_pane.remember
+        self.details = DetailsPane(self.try_it, self.settings_pane, self.services_pane, self.mcp_pane, self)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(left)
@@ -233,38 +205,67 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
 
         self.safe_banner = SafeModeBanner(self)
+        self.trust_banner = TrustBanner(self)
         self.review_bar = ReviewBar(self)
         self.message_bar = MessageBar(self)
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addWidget(self.safe_banner)
+        layout.addWidget(self.trust_banner)
         layout.addWidget(self.review_bar)
         layout.addWidget(self.message_bar)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
         self.hook_log = HookLogPanel(self)
-        self.hook_dock = QDockWidget("Live hook log", self)
+        self.hook_log.history_source = self.manager.audit
+        self.hook_dock = QDockWidget("Hook log", self)
         self.hook_dock.setObjectName("hookLogDock")
-        self.hook_dock.setAccessibleName("Live hook log")
+        self.hook_dock.setAccessibleName("Hook log")
         self.hook_dock.setWidget(self.hook_log)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.hook_dock)
+        self.skills = SkillsBrowser(self)
+        self.skills_dock = QDockWidget("Skills, commands and agents", self)
+        self.skills_dock.setObjectName("skillsDock")
+        self.skills_dock.setAccessibleName("Skills, commands and agents")
+        self.skills_dock.setWidget(self.skills)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.skills_dock)
+        self.tabifyDockWidget(self.hook_dock, self.skills_dock)
+        self.hook_dock.raise_()
         self.statusBar().showMessage("Starting…")
 
     def _build_menus(self, a: Actions) -> None:
         bar = self.menuBar()
         plugin = bar.addMenu("&Plugin")
+        self.untrust_action = QAction("Stop &trusting this project folder", self)
+        self.untrust_action.setToolTip("The plugins of this project folder stop running until you trust it again")
         for act in (a.toggle_enabled, a.reload, a.reload_all, None, a.review, a.open_folder, None, a.install_zip,
-                    a.install_folder, a.uninstall, None, a.quit):
+                    a.install_folder, a.uninstall, None, self.untrust_action, None, a.quit):
             plugin.addSeparator() if act is None else plugin.addAction(act)
         view = bar.addMenu("&View")
         view.addAction(a.find)
         view.addAction(a.try_it)
         log_toggle = self.hook_dock.toggleViewAction()
         log_toggle.setShortcut("Ctrl+L")
-        log_toggle.setText("Live &hook log")
+        log_toggle.setText("&Hook log")
         view.addAction(log_toggle)
+        self.history_action = QAction("Hook &history", self)
+        self.history_action.setShortcut("Ctrl+H")
+        self.history_action.setToolTip("Past hook calls from the audit log (Ctrl+H)")
+        view.addAction(self.history_action)
+        self.skills_action = QAction("S&kills, commands and agents", self)
+        self.skills_action.setShortcut("Ctrl+Shift+K")
+        self.skills_action.setToolTip("Browse every skill, command and agent (Ctrl+Shift+K)")
+        view.addAction(self.skills_action)
+        self.addActions([self.history_action, self.skills_action])
+        self.tab_actions: list[QAction] = []
+        for n, name in enumerate(TAB_NAMES):  # Alt+1 … Alt+0 jump to a details tab
+            act = QAction(f"Show {name}", self)
+            act.setShortcut(QKeySequence(f"Alt+{(n + 1) % 10}"))
+            act.triggered.connect(lambda _c=False, tab=name: self.show_view(tab))
+            self.addAction(act)
+            self.tab_actions.append(act)
         view.addAction(a.dark_theme)
         view.addSeparator()
         view.addAction(a.safe_mode)
@@ -298,6 +299,15 @@ class MainWindow(QMainWindow):
         a.dark_theme.toggled.connect(self.set_dark)
         a.quit.triggered.connect(self.close)
         self.review_bar.review_requested.connect(self.open_review)
+        self.trust_banner.trust.connect(lambda folder: self.spawn(self.set_trusted(folder, True)))
+        self.trust_banner.details.connect(self.show_trust_details)
+        self.untrust_action.triggered.connect(lambda: self.spawn(self.set_trusted(None, False)))
+        self.history_action.triggered.connect(lambda: self.show_view("History"))
+        self.skills_action.triggered.connect(lambda: self.show_view("Skills"))
+        self.skills_dock.visibilityChanged.connect(lambda visible: visible and self._refresh_skills(force=True))
+        self.mcp_pane.try_tool.connect(self.try_tool)
+        self.settings_pane.saved.connect(lambda _pid: self.apply_pending())
+        self.services_pane.changed.connect(lambda _pid: self.apply_pending())
         self.safe_banner.leave.connect(lambda: a.safe_mode.setChecked(False))
         self.details.overview.open_folder.connect(self.open_folder)
         self.details.overview.review.connect(lambda: self.open_review(self.selected_id()))
@@ -359,6 +369,7 @@ class MainWindow(QMainWindow):
             self._update_placeholder()
             return False
         self.apply_pending()
+        self._seed_activity()
         # What start-up built lives as long as the window; moving it out of the collector's
         # generations keeps full GC passes short, so streaming hook rows cause no visible stalls.
         gc.freeze()
@@ -366,6 +377,14 @@ class MainWindow(QMainWindow):
         # (default 5 ms) bounds how long one of them can keep the UI thread waiting.
         sys.setswitchinterval(0.001)
         return True
+
+    def _seed_activity(self) -> None:
+        """The charts cover the last hour, calls made before this window opened included."""
+        try:
+            self.activity.add_many(self.manager.audit(ACTIVITY_SEED_ROWS, since=time.time() - 3600))
+        except Exception:  # a damaged audit log only costs the charts their past
+            log.exception("could not read the last hour of the audit log")
+        self.refresh_activity(force=True)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a core call on the qasync loop without waiting for it (keeps a reference)."""
@@ -407,6 +426,7 @@ class MainWindow(QMainWindow):
             return
         hook_rows: list[TraceRecord] = []
         changed: set[str] = set()
+        ready = False
         logs: list[ev.PluginLog] = []
         full = False
         rate = self._rate
@@ -419,12 +439,27 @@ class MainWindow(QMainWindow):
                 logs.append(event)
             elif isinstance(event, (ev.Ready, ev.PluginAdded, ev.PluginRemoved)):
                 full = True
+                self._skills_dirty = True
                 if isinstance(event, ev.Ready):
                     self.ready = True
+                    ready = True
             elif event.id:
                 changed.add(event.id)
+            elif type(event) is ev.PluginChanged:  # id "": the standalone skills folders changed
+                self._skills_dirty = True
         if hook_rows:
             self.hook_log.add_rows(hook_rows)
+            self.activity.add_many(hook_rows)
+        if changed:
+            self._skills_dirty = True
+            for plugin_id in changed:
+                self.services_pane.observe(plugin_id)
+        if ready:  # what runs at start-up has no "since"; every later change has one
+            by_plugin: dict[str, list[dict[str, Any]]] = {}
+            for svc in self.manager.services():
+                by_plugin.setdefault(svc["plugin"], []).append(svc)
+            for plugin_id, services in by_plugin.items():
+                self.services_pane.observe(plugin_id, services)
         if full or len(changed) > TARGETED_UPDATES_MAX:
             self.model.sync(self.manager.plugins())
         else:
@@ -442,7 +477,7 @@ class MainWindow(QMainWindow):
         if logs and selected:
             mine = [line for line in logs if line.id == selected]
             if mine:
-                self.details.log_tab.append(mine)
+                self.details.append_logs(mine)
         self._refresh_rates()
         self.ticked.emit()
 
@@ -451,11 +486,58 @@ class MainWindow(QMainWindow):
         if now - self._rate_refreshed >= RATE_REFRESH_S:
             self._rate_refreshed = now
             self.model.set_hook_counts(self._rate.counts())
+        if now - self._activity_refreshed >= ACTIVITY_REFRESH_S:
+            self.refresh_activity()
+        if self._skills_dirty and now - self._skills_refreshed >= SKILLS_REFRESH_S:
+            self._refresh_skills()
+
+    def refresh_activity(self, force: bool = False) -> None:
+        """Sparklines, the Overview chart and the glance line, from the last hour's figures. The minute
+        rolls over even when nothing new arrived, so they are redrawn at least once a minute."""
+        self._activity_refreshed = time.monotonic()
+        minute = int(time.time() // 60)
+        stamp = (self.activity.version, minute)
+        if stamp == self._activity_version and not force:
+            return
+        self._activity_version = stamp
+        self.model.set_sparklines(self.activity.sparklines())
+        selected = self.selected_id()
+        self.details.overview.show_activity(self.activity.plugin(selected) if selected else None)
+        slowest, blocker = self.activity.slowest_handler(), self.activity.top_blocker()
+        parts = []
+        if slowest is not None:
+            parts.append(f"Slowest handler: {slowest.label} (p95 {format_us(slowest.p95_us)}, "
+                         f"{slowest.calls:,} calls)")
+        if blocker is not None:
+            parts.append(f"Most frequent blocker: {blocker.label} ({blocker.blocks:,} blocked)")
+        self.hook_log.set_glance(("Last hour — " + " · ".join(parts)) if parts else "")
+
+    def _refresh_skills(self, force: bool = False) -> None:
+        """Re-read skills only while the browser is visible (reading them touches every skill file)."""
+        if not (force or self._skills_dirty) or not self.skills_dock.isVisible() or not self.ready:
+            return
+        self._skills_dirty = False
+        self._skills_refreshed = time.monotonic()
+        try:
+            entries = self.manager.skills()
+        except Exception as exc:  # one unreadable folder must not take the browser down
+            log.exception("listing skills failed")
+            self.skills.show_error(str(exc))
+            return
+        self.skills.set_entries(entries, {i.id for i in self.model.infos()})
 
     def _after_plugins_changed(self) -> None:
         infos = self.model.infos()
-        pending = [(i.id, i.name) for i in infos if i.state == "needs_review"]
+        # plugins of an untrusted project folder are not offered for review: the folder comes first
+        pending = [(i.id, i.name) for i in infos if i.state == "needs_review" and not i.trust_folder]
         self.review_bar.set_pending(pending)
+        untrusted: dict[str, list[str]] = {}
+        for i in infos:
+            if i.trust_folder and i.state != "overridden":
+                untrusted.setdefault(i.trust_folder, []).append(i.name)
+        folder = next(iter(sorted(untrusted)), None)
+        self.trust_banner.set_untrusted(folder, untrusted.get(folder, []) if folder else [])
+        self.untrust_action.setEnabled(self.manager.project_folder is not None and self.manager.is_trusted())
         if self.manager.safe_mode:
             self.safe_banner.set_count(sum(1 for i in infos if i.origin != "builtin" and i.state == "disabled"))
         self.safe_banner.setVisible(self.manager.safe_mode)
@@ -527,6 +609,24 @@ class MainWindow(QMainWindow):
     def _selection_changed(self) -> None:
         self._refresh_details()
         self._update_actions()
+        self.refresh_activity(force=True)
+        info = self.selected_info()
+        if info is not None and info.grant is not None and info.origin != "builtin":
+            self.inspect_timer.start()
+
+    async def inspect_selected(self) -> None:
+        """Compare the selected plugin's code with the approved code (the approval note may change)."""
+        info = self.selected_info()
+        if info is None or info.state == "overridden":
+            return
+        try:
+            fresh = await self.manager.inspect(info.id)
+        except AlephError as exc:
+            log.info("could not inspect %s: %s", info.id, exc)
+            return
+        if fresh.approval_note != info.approval_note and self.selected_id() == fresh.id:
+            self.model.update_plugin(fresh)
+            self._refresh_details()
 
     def _refresh_details(self) -> None:
         info = self.selected_info()
@@ -553,7 +653,8 @@ class MainWindow(QMainWindow):
             self.acts.toggle_enabled.setText("&Disable" if on else "&Enable")
             self.acts.toggle_enabled.setIcon(icon("disabled" if on else "enabled"))
             self.acts.uninstall.setEnabled(has and info.origin != "builtin")
-            self.acts.review.setEnabled(has and (info.state == "needs_review" or info.needs_approval))
+            self.acts.review.setEnabled(has and (info.state == "needs_review" or info.needs_approval)
+                                        and not info.trust_folder)
 
     # -- actions ---------------------------------------------------------------------------------
     async def toggle_selected(self) -> None:
@@ -649,6 +750,10 @@ class MainWindow(QMainWindow):
             diff = self.manager.pending_review(plugin_id)
         except UnknownPlugin:
             return None
+        if info.trust_folder:  # nothing to approve before the folder is trusted
+            self.message_bar.show_message(f"{info.name} comes with the project folder {info.trust_folder}: trust "
+                                          "the folder first (the bar above), then review its permissions.")
+            return None
         if self.review_dialog is not None and self.review_dialog.isVisible():
             self.review_dialog.close()
         dialog = ReviewDialog(info, diff, self)  # diff None = look again at an approved scope
@@ -669,6 +774,61 @@ class MainWindow(QMainWindow):
                                           "keeps running. Reload it to be asked again.", error=False)
             return
         await self._run(f"Turning {info.name} off", self.manager.deny(plugin_id))
+
+    # -- trust (project folders) -------------------------------------------------------------------
+    async def set_trusted(self, folder: str | None, trusted: bool) -> None:
+        """Trust a project folder (its plugins may run once approved) or stop trusting it (None: this project)."""
+        what = "Trusting" if trusted else "No longer trusting"
+        target = await self._run(f"{what} {folder or 'this project folder'}", self.manager.trust(folder, trusted))
+        if target:
+            self.message_bar.show_message(
+                f"{target} is trusted: its plugins run once you approve what they ask for." if trusted else
+                f"{target} is no longer trusted: its plugins stopped.", error=False)
+        self._after_plugins_changed()
+
+    def show_trust_details(self, folder: str) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, "Trust this project folder?",
+                          trust_details(folder, self.trust_banner.plugins), QMessageBox.StandardButton.Close, self)
+        trust = box.addButton("Trust folder", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Close)
+        box.setAccessibleName("What trusting a project folder means")
+        box.finished.connect(lambda _r: box.clickedButton() is trust and self.spawn(self.set_trusted(folder, True)))
+        self.confirm_box = box
+        box.open()
+        return box
+
+    # -- views -----------------------------------------------------------------------------------
+    def show_view(self, name: str) -> bool:
+        """Show a details tab by name, or the Skills browser ("Skills") or the hook history ("History")."""
+        wanted = name.strip().lower()
+        if wanted in ("skills", "skills, commands and agents", "commands", "agents"):
+            self.skills_dock.show()
+            self.skills_dock.raise_()
+            self._refresh_skills(force=True)
+            self.skills.filter_edit.setFocus()
+            return True
+        if wanted in ("history", "hook history"):
+            self.hook_dock.show()
+            self.hook_dock.raise_()
+            self.hook_log.set_history(True)
+            return True
+        if wanted in ("live", "hook log", "live hook log"):
+            self.hook_dock.show()
+            self.hook_dock.raise_()
+            self.hook_log.set_history(False)
+            return True
+        if self.details.select_tab(name):
+            self.details.currentWidget().setFocus()
+            return True
+        return False
+
+    def try_tool(self, plugin_id: str, tool: str) -> None:
+        """Open Try it on one tool (from the MCP servers tab)."""
+        if self.selected_id() != plugin_id:
+            self.select_plugin(plugin_id)
+        self.details.select_tab("Try it")
+        if self.try_it.select_tool(tool):
+            self.try_it.args_edit.setFocus()
 
     # -- drag and drop ---------------------------------------------------------------------------
     @staticmethod
