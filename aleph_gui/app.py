@@ -27,7 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--theme", choices=("auto", "light", "dark"), default="auto", help="colour palette")
     p.add_argument("--screenshot", metavar="FILE", help="render the window to a PNG file and exit")
     p.add_argument("--select", metavar="ID", help="with --screenshot: the plugin to select")
-    p.add_argument("--tab", metavar="NAME", help="with --screenshot: the details tab to show (e.g. Permissions)")
+    p.add_argument("--tab", metavar="NAME", help="with --screenshot: the details tab to show (e.g. Permissions, "
+                                                 "Settings, Services, \"MCP servers\"), or Skills / History")
     p.add_argument("--fire", metavar="EVENT", action="append", default=[],
                    help="with --screenshot: fire this event first so the hook log has rows (repeatable)")
     return p.parse_args(argv)
@@ -45,8 +46,9 @@ async def _screenshot(window, args: argparse.Namespace) -> int:  # type: ignore[
     window.hook_log.show_status()  # the status line is throttled while streaming; show the final count
     if args.select and not window.select_plugin(args.select):
         print(f"aleph-gui: no plugin '{args.select}' to select", file=sys.stderr)
-    if args.tab and not window.details.select_tab(args.tab):
+    if args.tab and not window.show_view(args.tab):
         print(f"aleph-gui: no tab '{args.tab}'", file=sys.stderr)
+    await window.wait_idle()
     for _ in range(5):
         QApplication.processEvents()
         await asyncio.sleep(0.02)

@@ -312,7 +312,9 @@ class HookLogPanel(QWidget):
             self.history_model.set_rows([])
             self.show_status()
             return False
-        self.history_model.set_rows(records)
+        # oldest first by time: the log is in the order rows were written, and writers (the window, the
+        # CLI, a previous session) need not agree on that
+        self.history_model.set_rows(sorted(records, key=lambda r: r.time))
         self.history_loaded = True
         span = f"between {when(since)} and {when(until) if until else 'now'}"
         if not records:

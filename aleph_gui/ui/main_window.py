@@ -18,7 +18,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -604,15 +604,26 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
         self.table.scrollTo(index)
+        self.inspect_soon()
         return True
 
     def _selection_changed(self) -> None:
         self._refresh_details()
         self._update_actions()
         self.refresh_activity(force=True)
+        self.inspect_soon()
+
+    def inspect_soon(self) -> None:
+        """Compare the selected plugin's code with what was approved once the selection settles (and
+        when the user comes back to the window: they may have edited it meanwhile)."""
         info = self.selected_info()
         if info is not None and info.grant is not None and info.origin != "builtin":
             self.inspect_timer.start()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.inspect_soon()
+        super().changeEvent(event)
 
     async def inspect_selected(self) -> None:
         """Compare the selected plugin's code with the approved code (the approval note may change)."""
@@ -784,7 +795,10 @@ class MainWindow(QMainWindow):
             self.message_bar.show_message(
                 f"{target} is trusted: its plugins run once you approve what they ask for." if trusted else
                 f"{target} is no longer trusted: its plugins stopped.", error=False)
+        # a plugin whose state stays "needs review" changes no state, yet its reason and trust did
+        self.model.sync(self.manager.plugins())
         self._after_plugins_changed()
+        self._refresh_details()
 
     def show_trust_details(self, folder: str) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.Information, "Trust this project folder?",

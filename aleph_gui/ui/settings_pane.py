@@ -46,6 +46,7 @@ from aleph_gui.ui.schema_form import (
 log = logging.getLogger(__name__)
 
 OK_STYLE = "color: #2e8b57;"
+EMPTY = object()  # an emptied field: the setting goes back to its default
 
 
 def errors_by_key(messages: list[str], keys: list[str]) -> tuple[dict[str, list[str]], list[str]]:
@@ -76,6 +77,7 @@ class SettingsPane(QWidget):
         self.info: PluginInfo | None = None
         self.current: Settings | None = None
         self.fields: dict[str, Field] = {}
+        self._baseline: dict[str, Any] = {}
         self.busy = False
 
         self.note = QLabel(self)
@@ -150,6 +152,11 @@ class SettingsPane(QWidget):
         self.note.setText(self._how_it_applies(info))
         if same and (self.busy or self.dirty()):
             return  # never overwrite what the user is typing
+        if info.state == "invalid":
+            self.current = None
+            self._empty("⚠ This plugin's manifest is invalid (see the Problems tab), so its settings cannot be "
+                        "read.")
+            return
         try:
             fresh = self.manager.settings(info.id)
         except AlephError as exc:
@@ -161,8 +168,12 @@ class SettingsPane(QWidget):
         self.show_settings(fresh)
 
     def show_settings(self, settings: Settings) -> None:
-        self.current = settings
+        previous, self.current = self.current, settings
         self.problems.setText("")
+        if previous is not None and self.fields and previous.plugin == settings.plugin \
+                and previous.schema == settings.schema and previous.keys == settings.keys:
+            self._load_values()  # same form: new values only, so focus and scroll stay where they are
+            return
         schema_props = (settings.schema.get("properties") or {}) if settings.schema else {}
         if not settings.schema:
             self._no_schema(settings)
@@ -199,6 +210,9 @@ class SettingsPane(QWidget):
             field.blockSignals(True)
             field.set_value(self._effective(key))
             field.blockSignals(False)
+        # what each editor shows now is "unchanged": a group whose setting is unset shows its properties'
+        # defaults without that counting as an edit
+        self._baseline = {key: self._held(field) for key, field in self.fields.items()}
         self.check()
 
     def _no_schema(self, settings: Settings) -> None:
@@ -239,35 +253,41 @@ class SettingsPane(QWidget):
         return f"{how} Stored in the same place as aleph-ext config {info.id}."
 
     # -- checking -------------------------------------------------------------------------------
-    def edited(self) -> dict[str, Any]:
-        """Every setting as the form holds it now (empty number fields are left out: 'use the default')."""
-        out: dict[str, Any] = {}
-        for key, field in self.fields.items():
-            if isinstance(field, TextField) and field.kind in ("integer", "number", "json") \
-                    and not field.edit.text().strip():
-                continue
-            out[key] = field.value()
-        return out
+    def _held(self, field: Field) -> Any:
+        """What one editor holds; an emptied number field means "the default" (EMPTY)."""
+        if isinstance(field, TextField) and field.kind in ("integer", "number", "json") \
+                and not field.edit.text().strip():
+            return EMPTY
+        return field.value()
+
+    def changes(self) -> dict[str, Any]:
+        """The settings the user changed since the form was filled (EMPTY = back to the default)."""
+        return {key: held for key, field in self.fields.items()
+                if (held := self._held(field)) != self._baseline.get(key)}
 
     def dirty(self) -> bool:
-        if self.current is None or not self.fields:
-            return False
-        edited, stored = self.edited(), self.current.values
-        for key in self.fields:
-            if key in edited and edited[key] != self._effective(key):
-                return True
-            if key not in edited and key in stored:  # emptied: back to the default
-                return True
-        return False
+        return self.current is not None and bool(self.fields) and bool(self.changes())
+
+    def candidate(self) -> dict[str, Any]:
+        """The settings as they would be stored after Save (what the check looks at)."""
+        settings = self.current
+        assert settings is not None
+        out = dict(settings.effective)
+        for key, value in self.changes().items():
+            if value is EMPTY:
+                out.pop(key, None)
+                if key in settings.defaults:
+                    out[key] = settings.defaults[key]
+            else:
+                out[key] = value
+        return out
 
     def check(self) -> list[str]:
         """Run the core's check on what the form holds; put each problem beside its setting."""
         settings = self.current
         if settings is None or not settings.schema:
             return []
-        # an emptied number field means "the default": the check sees what would be stored
-        candidate = {**settings.defaults, **self.edited()}
-        messages = config_errors(settings.schema, candidate)
+        messages = config_errors(settings.schema, self.candidate())
         by_key, general = errors_by_key(messages, list(self.fields))
         for key, field in self.fields.items():
             field.set_error(by_key.get(key, []))
@@ -313,18 +333,16 @@ class SettingsPane(QWidget):
                 first.focus_target().setFocus()
             self._say("✖ Fix the marked settings first; nothing was saved.", ERROR_STYLE)
             return False
-        edited = self.edited()
         plan: list[tuple[str, Any, bool]] = []  # (key, value, unset)
-        for key in self.fields:
+        for key, value in self.changes().items():
             default = settings.defaults.get(key, self._schema_default(key))
-            if key not in edited:
+            if value is EMPTY or value == default:
                 if key in settings.values:
-                    plan.append((key, None, True))
+                    plan.append((key, None, True))  # back to the default (and future defaults)
+                elif value is not EMPTY and key not in settings.defaults:
+                    plan.append((key, value, False))
                 continue
-            value = edited[key]
-            if value == self._effective(key) and (key in settings.values or value == default):
-                continue
-            plan.append((key, value, key in settings.values and value == default))
+            plan.append((key, value, False))
         return await self._apply(info.id, plan, "Saved")
 
     async def reset_to_defaults(self) -> bool:
