@@ -15,14 +15,12 @@ import sys
 import time
 from collections import deque
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
@@ -47,8 +45,8 @@ from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.core.trace import TraceRecord
 from aleph_gui.ui import theme
 from aleph_gui.ui.actions import Actions, build_actions
-from aleph_gui.ui.activity_chart import SparklineDelegate, format_us
-from aleph_gui.ui.banner import MessageBar, SafeModeBanner, TrustBanner, trust_details
+from aleph_gui.ui.activity_chart import SparklineDelegate
+from aleph_gui.ui.banner import MessageBar, SafeModeBanner, TrustBanner
 from aleph_gui.ui.details import TAB_NAMES, DetailsPane
 from aleph_gui.ui.hook_log import HookLogPanel
 from aleph_gui.ui.hook_log_model import HookRate
@@ -69,22 +67,20 @@ from aleph_gui.ui.review_dialog import ReviewBar, ReviewDialog
 from aleph_gui.ui.services_pane import ServicesPane
 from aleph_gui.ui.settings_pane import SettingsPane
 from aleph_gui.ui.skills_browser import SkillsBrowser
+from aleph_gui.ui.window_actions import WindowActions
+from aleph_gui.ui.window_views import ACTIVITY_REFRESH_S, INSPECT_DELAY_MS, SKILLS_REFRESH_S, WindowViews
 
 log = logging.getLogger(__name__)
 
 TICK_MS = 100  # one hook-log insert and repaint per tick, however fast events arrive
 RATE_REFRESH_S = 1.0
-ACTIVITY_REFRESH_S = 2.0  # sparklines, the Overview chart and the glance line follow the stream this often
-ACTIVITY_SEED_ROWS = 20_000  # the audit log's last hour read at start-up, so the charts survive a restart
-SKILLS_REFRESH_S = 1.0
-INSPECT_DELAY_MS = 300  # a selection that stays this long has its code compared to the approved code
 TARGETED_UPDATES_MAX = 20  # beyond this many changed plugins in one tick, re-read the whole list
 FILTER_HELP = "Filter: text, @enabled @disabled @review @error, kind:wasm, origin:user, scope:network"
 ORG_NAME = "Aleph"
 APP_NAME = "Extension Manager"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowActions, WindowViews, QMainWindow):
     """`start()` starts the manager; `ticked` fires after each batch of events was applied."""
 
     ticked = Signal()
@@ -378,14 +374,6 @@ class MainWindow(QMainWindow):
         sys.setswitchinterval(0.001)
         return True
 
-    def _seed_activity(self) -> None:
-        """The charts cover the last hour, calls made before this window opened included."""
-        try:
-            self.activity.add_many(self.manager.audit(ACTIVITY_SEED_ROWS, since=time.time() - 3600))
-        except Exception:  # a damaged audit log only costs the charts their past
-            log.exception("could not read the last hour of the audit log")
-        self.refresh_activity(force=True)
-
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a core call on the qasync loop without waiting for it (keeps a reference)."""
         task = asyncio.ensure_future(coro)
@@ -491,41 +479,6 @@ class MainWindow(QMainWindow):
         if self._skills_dirty and now - self._skills_refreshed >= SKILLS_REFRESH_S:
             self._refresh_skills()
 
-    def refresh_activity(self, force: bool = False) -> None:
-        """Sparklines, the Overview chart and the glance line, from the last hour's figures. The minute
-        rolls over even when nothing new arrived, so they are redrawn at least once a minute."""
-        self._activity_refreshed = time.monotonic()
-        minute = int(time.time() // 60)
-        stamp = (self.activity.version, minute)
-        if stamp == self._activity_version and not force:
-            return
-        self._activity_version = stamp
-        self.model.set_sparklines(self.activity.sparklines())
-        selected = self.selected_id()
-        self.details.overview.show_activity(self.activity.plugin(selected) if selected else None)
-        slowest, blocker = self.activity.slowest_handler(), self.activity.top_blocker()
-        parts = []
-        if slowest is not None:
-            parts.append(f"Slowest handler: {slowest.label} (p95 {format_us(slowest.p95_us)}, "
-                         f"{slowest.calls:,} calls)")
-        if blocker is not None:
-            parts.append(f"Most frequent blocker: {blocker.label} ({blocker.blocks:,} blocked)")
-        self.hook_log.set_glance(("Last hour — " + " · ".join(parts)) if parts else "")
-
-    def _refresh_skills(self, force: bool = False) -> None:
-        """Re-read skills only while the browser is visible (reading them touches every skill file)."""
-        if not (force or self._skills_dirty) or not self.skills_dock.isVisible() or not self.ready:
-            return
-        self._skills_dirty = False
-        self._skills_refreshed = time.monotonic()
-        try:
-            entries = self.manager.skills()
-        except Exception as exc:  # one unreadable folder must not take the browser down
-            log.exception("listing skills failed")
-            self.skills.show_error(str(exc))
-            return
-        self.skills.set_entries(entries, {i.id for i in self.model.infos()})
-
     def _after_plugins_changed(self) -> None:
         infos = self.model.infos()
         # plugins of an untrusted project folder are not offered for review: the folder comes first
@@ -613,31 +566,10 @@ class MainWindow(QMainWindow):
         self.refresh_activity(force=True)
         self.inspect_soon()
 
-    def inspect_soon(self) -> None:
-        """Compare the selected plugin's code with what was approved once the selection settles (and
-        when the user comes back to the window: they may have edited it meanwhile)."""
-        info = self.selected_info()
-        if info is not None and info.grant is not None and info.origin != "builtin":
-            self.inspect_timer.start()
-
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
             self.inspect_soon()
         super().changeEvent(event)
-
-    async def inspect_selected(self) -> None:
-        """Compare the selected plugin's code with the approved code (the approval note may change)."""
-        info = self.selected_info()
-        if info is None or info.state == "overridden":
-            return
-        try:
-            fresh = await self.manager.inspect(info.id)
-        except AlephError as exc:
-            log.info("could not inspect %s: %s", info.id, exc)
-            return
-        if fresh.approval_note != info.approval_note and self.selected_id() == fresh.id:
-            self.model.update_plugin(fresh)
-            self._refresh_details()
 
     def _refresh_details(self) -> None:
         info = self.selected_info()
@@ -667,205 +599,3 @@ class MainWindow(QMainWindow):
             self.acts.review.setEnabled(has and (info.state == "needs_review" or info.needs_approval)
                                         and not info.trust_folder)
 
-    # -- actions ---------------------------------------------------------------------------------
-    async def toggle_selected(self) -> None:
-        info = self.selected_info()
-        if info is None or info.state == "overridden":
-            return
-        if info.state == "disabled":
-            await self._run(f"Enabling {info.name}", self.manager.enable(info.id))
-        else:
-            await self._run(f"Disabling {info.name}", self.manager.disable(info.id))
-
-    async def reload_selected(self) -> None:
-        info = self.selected_info()
-        if info is not None:
-            await self._run(f"Reloading {info.name}", self.manager.reload(info.id))
-
-    async def reload_all(self) -> None:
-        await self._run("Reloading all plugins", self.manager.reload_all())
-
-    async def revoke_selected(self) -> None:
-        info = self.selected_info()
-        if info is not None:
-            await self._run(f"Revoking {info.name}'s approval", self.manager.revoke(info.id))
-
-    async def install(self, path: Path) -> PluginInfo | None:
-        result = await self._run(f"Installing {path.name}", self.manager.install(path))
-        if isinstance(result, PluginInfo):
-            self.message_bar.show_message(
-                f"Installed {result.name} {result.version}." + (" Review its permissions to run it."
-                                                                 if result.state == "needs_review" else ""),
-                error=False)
-            self.select_plugin(result.id)
-            return result
-        return None
-
-    async def set_safe_mode(self, on: bool) -> None:
-        if self.manager.safe_mode == on:
-            return
-        await self._run("Turning safe mode " + ("on" if on else "off"), self.manager.set_safe_mode(on))
-        self._after_plugins_changed()
-
-    def set_dark(self, dark: bool) -> None:
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            theme.apply_theme(app, "dark" if dark else "light")
-        self.hook_log.model.set_dark(dark)
-        self._refresh_details()
-
-    def open_folder(self) -> None:
-        info = self.selected_info()
-        if info is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(info.path)))
-
-    def ask_install(self, folder: bool) -> None:
-        dialog = QFileDialog(self, "Install plugin from folder" if folder else "Install plugin from .zip")
-        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
-        if folder:
-            dialog.setFileMode(QFileDialog.FileMode.Directory)
-            dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        else:
-            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-            dialog.setNameFilter("Plugin archives (*.zip)")
-        dialog.fileSelected.connect(lambda path: self.spawn(self.install(Path(path))))
-        self.file_dialog = dialog
-        dialog.open()
-
-    def ask_uninstall(self) -> None:
-        info = self.selected_info()
-        if info is None or info.origin == "builtin" or info.state == "overridden":
-            return
-        box = QMessageBox(QMessageBox.Icon.Warning, "Uninstall plugin",
-                          f"Remove {info.name} ({info.id}) and delete its folder?\n\n{info.path}\n\n"
-                          "Its approvals and settings are forgotten too.",
-                          QMessageBox.StandardButton.Cancel, self)
-        remove = box.addButton("Uninstall", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAccessibleName("Confirm uninstall")
-
-        def done() -> None:
-            if box.clickedButton() is remove:
-                self.spawn(self._run(f"Uninstalling {info.name}", self.manager.uninstall(info.id)))
-
-        box.finished.connect(lambda _r: done())
-        self.confirm_box = box
-        box.open()
-
-    def open_review(self, plugin_id: str | None) -> ReviewDialog | None:
-        """Open the (non-blocking) review dialog for one plugin; the choice is applied when made."""
-        if not plugin_id:
-            return None
-        try:
-            info = self.manager.plugin(plugin_id)
-            diff = self.manager.pending_review(plugin_id)
-        except UnknownPlugin:
-            return None
-        if info.trust_folder:  # nothing to approve before the folder is trusted
-            self.message_bar.show_message(f"{info.name} comes with the project folder {info.trust_folder}: trust "
-                                          "the folder first (the bar above), then review its permissions.")
-            return None
-        if self.review_dialog is not None and self.review_dialog.isVisible():
-            self.review_dialog.close()
-        dialog = ReviewDialog(info, diff, self)  # diff None = look again at an approved scope
-        dialog.decided.connect(lambda pid, ok: self.spawn(self.decide_review(pid, ok)))
-        self.review_dialog = dialog
-        dialog.open()
-        return dialog
-
-    async def decide_review(self, plugin_id: str, approved: bool) -> None:
-        if approved:
-            await self._run(f"Approving {plugin_id}", self.manager.grant(plugin_id))
-            return
-        info = self.manager.plugin(plugin_id)
-        if self.manager.is_loaded(plugin_id):
-            # an update asked for more: it is dropped and the approved version keeps running
-            await self._run(f"Refusing the update of {info.name}", self.manager.deny(plugin_id))
-            self.message_bar.show_message(f"The update of {info.name} was refused; the version you approved "
-                                          "keeps running. Reload it to be asked again.", error=False)
-            return
-        await self._run(f"Turning {info.name} off", self.manager.deny(plugin_id))
-
-    # -- trust (project folders) -------------------------------------------------------------------
-    async def set_trusted(self, folder: str | None, trusted: bool) -> None:
-        """Trust a project folder (its plugins may run once approved) or stop trusting it (None: this project)."""
-        what = "Trusting" if trusted else "No longer trusting"
-        target = await self._run(f"{what} {folder or 'this project folder'}", self.manager.trust(folder, trusted))
-        if target:
-            self.message_bar.show_message(
-                f"{target} is trusted: its plugins run once you approve what they ask for." if trusted else
-                f"{target} is no longer trusted: its plugins stopped.", error=False)
-        # a plugin whose state stays "needs review" changes no state, yet its reason and trust did
-        self.model.sync(self.manager.plugins())
-        self._after_plugins_changed()
-        self._refresh_details()
-
-    def show_trust_details(self, folder: str) -> QMessageBox:
-        box = QMessageBox(QMessageBox.Icon.Information, "Trust this project folder?",
-                          trust_details(folder, self.trust_banner.plugins), QMessageBox.StandardButton.Close, self)
-        trust = box.addButton("Trust folder", QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Close)
-        box.setAccessibleName("What trusting a project folder means")
-        box.finished.connect(lambda _r: box.clickedButton() is trust and self.spawn(self.set_trusted(folder, True)))
-        self.confirm_box = box
-        box.open()
-        return box
-
-    # -- views -----------------------------------------------------------------------------------
-    def show_view(self, name: str) -> bool:
-        """Show a details tab by name, or the Skills browser ("Skills") or the hook history ("History")."""
-        wanted = name.strip().lower()
-        if wanted in ("skills", "skills, commands and agents", "commands", "agents"):
-            self.skills_dock.show()
-            self.skills_dock.raise_()
-            self._refresh_skills(force=True)
-            self.skills.filter_edit.setFocus()
-            return True
-        if wanted in ("history", "hook history"):
-            self.hook_dock.show()
-            self.hook_dock.raise_()
-            self.hook_log.set_history(True)
-            return True
-        if wanted in ("live", "hook log", "live hook log"):
-            self.hook_dock.show()
-            self.hook_dock.raise_()
-            self.hook_log.set_history(False)
-            return True
-        if self.details.select_tab(name):
-            self.details.currentWidget().setFocus()
-            return True
-        return False
-
-    def try_tool(self, plugin_id: str, tool: str) -> None:
-        """Open Try it on one tool (from the MCP servers tab)."""
-        if self.selected_id() != plugin_id:
-            self.select_plugin(plugin_id)
-        self.details.select_tab("Try it")
-        if self.try_it.select_tool(tool):
-            self.try_it.args_edit.setFocus()
-
-    # -- drag and drop ---------------------------------------------------------------------------
-    @staticmethod
-    def _droppable(event: QDragEnterEvent | QDropEvent) -> list[Path]:
-        if not event.mimeData().hasUrls():
-            return []
-        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
-        return [p for p in paths if p.is_dir() or p.suffix.lower() == ".zip"]
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self._droppable(event):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: Any) -> None:
-        event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = self._droppable(event)
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        for path in paths:
-            self.spawn(self.install(path))

@@ -82,6 +82,7 @@ class PluginTableModel(QAbstractTableModel):
         self._index: dict[tuple[str, str, str], int] = {}
         self._hook_counts: dict[str, int] = {}
         self._sparks: dict[str, list[int]] = {}
+        self._rows_by_id: dict[str, list[int]] = {}  # overridden copies share an id
 
     # -- Qt model API ---------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -245,28 +246,24 @@ class PluginTableModel(QAbstractTableModel):
             self._reindex()
 
     def set_hook_counts(self, counts: dict[str, int]) -> None:
-        """Only rows whose count changed are signalled: a signal over every row makes the proxy
-        re-filter and re-sort the whole table, which stalls the UI with 1,000 plugins."""
+        """Calls in the last 60 seconds per plugin. Only rows whose count changed are signalled: a signal
+        over every row makes the proxy re-filter and re-sort the whole table (1,000 plugins stall it)."""
         if counts == self._hook_counts:
             return
         changed = {pid for pid in counts.keys() | self._hook_counts.keys()
                    if counts.get(pid) != self._hook_counts.get(pid)}
         self._hook_counts = dict(counts)
-        roles = [Qt.ItemDataRole.DisplayRole, SORT_ROLE]
-        for n, row in enumerate(self._rows):
-            if row.info.id in changed:
-                cell = self.index(n, COL_ACTIVITY)
-                self.dataChanged.emit(cell, cell, roles)
+        self._activity_changed(changed, [Qt.ItemDataRole.DisplayRole, SORT_ROLE])
 
     def set_sparklines(self, sparks: dict[str, list[int]]) -> None:
         """Calls per minute over the last hour per plugin; only rows whose series changed are signalled."""
         changed = {pid for pid in sparks.keys() | self._sparks.keys() if sparks.get(pid) != self._sparks.get(pid)}
-        if not changed:
-            return
         self._sparks = sparks
-        roles = [Qt.ItemDataRole.DisplayRole, SPARK_ROLE, SORT_ROLE]
-        for n, row in enumerate(self._rows):
-            if row.info.id in changed:
+        self._activity_changed(changed, [SPARK_ROLE, SORT_ROLE, Qt.ItemDataRole.ToolTipRole])
+
+    def _activity_changed(self, plugin_ids: set[str], roles: list[int]) -> None:
+        for pid in plugin_ids:
+            for n in self._rows_by_id.get(pid, ()):  # by id, not a walk over every row
                 cell = self.index(n, COL_ACTIVITY)
                 self.dataChanged.emit(cell, cell, roles)
 
@@ -276,6 +273,9 @@ class PluginTableModel(QAbstractTableModel):
 
     def _reindex(self) -> None:
         self._index = {row_key(r.info): n for n, r in enumerate(self._rows)}
+        self._rows_by_id = {}
+        for n, r in enumerate(self._rows):
+            self._rows_by_id.setdefault(r.info.id, []).append(n)
 
     def row_matches(self, n: int, query: FilterQuery) -> bool:
         return query.matches(self._rows[n])

@@ -6,10 +6,17 @@ Measured in one process, offscreen, on the real window with a real ExtensionMana
   table (discovery of every plugin included). Baseline: the first paint of a plain QTableView over
   a QStandardItemModel with the same number of rows. Goal on the value: <= 1.5 s.
 * gui_worst_stall — the worst lateness of a 5 ms QTimer probe on the UI thread while hook events
-  stream into the live hook log. Baseline: the same probe in the same window while idle. The
-  10 s of streaming run as one-second slices, each beside a one-second idle slice, so other load
-  on the machine hits both alike (3 of each with --quick). Goal on the value: <= 50 ms.
-* gui_stall_vs_idle — the same two numbers; goal on the ratio: <= 3x the idle probe's worst.
+  stream into the live hook log, with the activity charts on (a receiving plugin is selected, so its
+  Overview chart, the sparkline column and the glance line follow the stream). Baseline: the same probe
+  in the same window while idle. Streaming runs as 20 one-second slices, each beside a one-second idle
+  slice, so other load on the machine hits both alike (5 of each with --quick). Goal on the value:
+  <= 50 ms.
+* gui_stall_vs_idle — the typical worst: the median over slices of each slice's worst lateness,
+  streaming vs idle; goal on the ratio: <= 3. Why medians: a profile of 40 slices (issue 12 measured
+  this ratio swinging 1.07-3.09 on main) showed the idle slices' worst is what swings most — 0.5 ms in
+  a quiet second, 3-7 ms when the machine's other load or the window's own 2-second chart refresh
+  lands in it — so the ratio of two maxima was decided by which rare spike fell where. The median
+  per-slice worst of 20 slices is steady run to run; the absolute worst stays the goal above.
 
 Usage: python tests/benchmarks/bench_gui.py [--quick]
 """
@@ -20,6 +27,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -143,6 +151,10 @@ async def stream(manager: ExtensionManager, seconds: float, rate: int) -> int:
     return sent * HANDLERS
 
 
+def spread(values: list[float]) -> str:
+    return " ".join(f"{v:.1f}" for v in values)
+
+
 async def run(args: argparse.Namespace, root: Path) -> list[str]:
     from aleph_gui.ui.main_window import MainWindow
 
@@ -165,40 +177,57 @@ async def run(args: argparse.Namespace, root: Path) -> list[str]:
     for n in range(HANDLERS):  # built-in Python handlers: the cost measured is the UI's, not a plugin's
         manager.hooks.add(HookHandler(plugin_id=f"plugin-{n:04d}", event="message_received", handler="bench",
                                       priority=n, func=lambda data: Continue()))
+    # the activity charts on: a plugin that receives the stream is selected, its Overview chart shown
+    assert window.select_plugin("plugin-0000") and window.show_view("Overview")
+    refreshes = 0
+    refresh = window.refresh_activity
+
+    def counted(force: bool = False) -> None:
+        nonlocal refreshes
+        refreshes += 1
+        refresh(force)
+
+    window.refresh_activity = counted  # type: ignore[method-assign]
     probe = StallProbe()
-    seconds = 3.0 if args.quick else 10.0
+    slices = 5 if args.quick else 20
     # Idle and streaming slices alternate, so load from other processes on this machine hits the
     # baseline and the measurement alike.
-    idle_worst = busy_worst = 0.0
+    idle: list[float] = []
+    busy: list[float] = []
     rows = 0
-    for _ in range(int(seconds)):
-        idle_worst = max(idle_worst, await probe.measure(SLICE_S))
+    for _ in range(slices):
+        idle.append(await probe.measure(SLICE_S))
         probe_task = asyncio.ensure_future(probe.measure(SLICE_S))
         await asyncio.sleep(WARMUP_S)
         rows += await stream(manager, SLICE_S, EVENTS_PER_S)
-        busy_worst = max(busy_worst, await probe_task)
+        busy.append(await probe_task)
         await asyncio.sleep(0.3)  # let the last batch reach the log before the next idle slice
     shown = window.hook_log.model.rowCount()
-    print(f"streamed {rows} hook calls in {seconds:.0f} x {SLICE_S:.0f} s; hook log shows {shown} rows; "
-          f"probe ticks {probe.ticks}", file=sys.stderr)
+    chart = window.details.overview.chart.accessibleDescription()
+    print(f"streamed {rows} hook calls in {slices} x {SLICE_S:.0f} s; hook log shows {shown} rows; "
+          f"activity refreshed {refreshes} times; chart says: {chart}", file=sys.stderr)
+    print(f"worst per idle slice (ms):      {spread(idle)}", file=sys.stderr)
+    print(f"worst per streaming slice (ms): {spread(busy)}", file=sys.stderr)
     window.close()
     await manager.stop()
 
-    idle = max(idle_worst, 0.1)  # a perfect idle probe must not make the ratio infinite
-    ratio = busy_worst / idle
+    busy_worst, idle_worst = max(busy), max(idle)
+    ratio = busy_worst / max(idle_worst, 0.1)  # a perfect idle probe must not make the ratio infinite
+    busy_typical, idle_typical = statistics.median(busy), statistics.median(idle)
+    typical_ratio = busy_typical / max(idle_typical, 0.1)
     return [
         f"RESULT gui_first_paint value={first_paint:.3f}s baseline={base_paint:.3f}s "
         f"ratio={first_paint / base_paint:.2f} goal=<=1.5 {'ok' if first_paint <= 1.5 else 'FAIL'}",
         f"RESULT gui_worst_stall value={busy_worst:.1f}ms baseline={idle_worst:.1f}ms ratio={ratio:.2f} "
         f"goal=<=50 {'ok' if busy_worst <= 50 else 'FAIL'}",
-        f"RESULT gui_stall_vs_idle value={busy_worst:.1f}ms baseline={idle_worst:.1f}ms ratio={ratio:.2f} "
-        f"goal=<=3 {'ok' if ratio <= 3 else 'FAIL'}",
+        f"RESULT gui_stall_vs_idle value={busy_typical:.1f}ms baseline={idle_typical:.1f}ms "
+        f"ratio={typical_ratio:.2f} goal=<=3 {'ok' if typical_ratio <= 3 else 'FAIL'}",
     ]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="3 s of streaming instead of 10 s")
+    parser.add_argument("--quick", action="store_true", help="5 slices of streaming instead of 20")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     app.setQuitOnLastWindowClosed(False)  # closing the baseline view must not stop the loop
