@@ -35,7 +35,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def _screenshot(window, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from PySide6.QtWidgets import QApplication
 
     if not await window.start():
         log.error("%s", window.start_error)
@@ -49,8 +48,10 @@ async def _screenshot(window, args: argparse.Namespace) -> int:  # type: ignore[
     if args.tab and not window.show_view(args.tab):
         print(f"aleph-gui: no tab '{args.tab}'", file=sys.stderr)
     await window.wait_idle()
-    for _ in range(5):
-        QApplication.processEvents()
+    window.refresh_activity(force=True)
+    # the loop runs Qt's events while it sleeps (a nested processEvents() would re-enter running tasks):
+    # layouts settle and a skill's body, read in a worker thread, arrives
+    for _ in range(10):
         await asyncio.sleep(0.02)
     ok = window.grab().save(str(Path(args.screenshot).expanduser()), "PNG")
     if not ok:

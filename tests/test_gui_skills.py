@@ -62,7 +62,7 @@ def test_the_browser_lists_plugins_and_both_standalone_folders(browser_window) -
     assert "plugin writing-skills" in origins
     assert any(o.endswith("project/.aleph/skills") for o in origins)
     assert any(o.endswith("home/skills") for o in origins)
-    assert skills.count.text() == "4"
+    assert skills.count.text() == "4 entries"
 
 
 def test_the_body_renders_as_markdown(browser_window, qloop) -> None:

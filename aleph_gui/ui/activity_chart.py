@@ -27,6 +27,8 @@ P95_COLOR = "#d9891a"
 def format_us(us: float | None) -> str:
     if us is None:
         return "—"
+    if us < 10:
+        return f"{us:.1f} µs"
     if us < 1000:
         return f"{us:.0f} µs"
     if us < 1_000_000:
@@ -34,11 +36,15 @@ def format_us(us: float | None) -> str:
     return f"{us / 1_000_000:.2f} s"
 
 
+def calls_word(n: int) -> str:
+    return f"{n:,} call" if n == 1 else f"{n:,} calls"
+
+
 def describe(pa: PluginActivity | None) -> str:
     """The chart in one sentence (its accessible description, and what tests read)."""
     if pa is None or pa.calls == 0:
         return "No calls in the last hour."
-    return (f"{pa.calls:,} calls in the last hour, {pa.last_minute:,} in the current minute, busiest minute "
+    return (f"{calls_word(pa.calls)} in the last hour, {pa.last_minute:,} in the current minute, busiest minute "
             f"{pa.busiest_minute:,}; p50 {format_us(pa.p50_us)}, p95 {format_us(pa.p95_us)}.")
 
 
@@ -171,6 +177,10 @@ class SparklineDelegate(QStyledItemDelegate):
             rect.setRight(rect.right() - width)
         series = index.data(SPARK_ROLE)
         if series and any(series) and rect.width() > 8:
+            base = QColor(opt.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
+            base.setAlpha(70)
+            painter.setPen(QPen(base, 1))
+            painter.drawLine(QPointF(rect.left(), rect.bottom() + 0.5), QPointF(rect.right(), rect.bottom() + 0.5))
             top = max(series)
             step = rect.width() / len(series)
             painter.setPen(Qt.PenStyle.NoPen)

@@ -63,7 +63,7 @@ class HookLogPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, capacity: int = RING_CAPACITY) -> None:
         super().__init__(parent)
         self.model = HookLogModel(capacity, self)
-        self.history_model = HookLogModel(HISTORY_LIMIT, self)
+        self.history_model = HookLogModel(HISTORY_LIMIT, self, with_date=True)
         self.history_source: HistorySource | None = None
         self.history_loaded = False
         # The filter proxy is attached only while a filter is set: attached, it runs Python for
@@ -75,8 +75,8 @@ class HookLogPanel(QWidget):
         self._history_note = ""
         self.export_dialog: QFileDialog | None = None
 
-        self.live_button = self._tool("follow", "Live", "Show calls as they happen", checkable=True)
-        self.history_button = self._tool("export", "History", "Show past calls from the audit log (Ctrl+H)",
+        self.live_button = self._tool("live", "Live", "Show calls as they happen", checkable=True)
+        self.history_button = self._tool("history", "History", "Show past calls from the audit log (Ctrl+H)",
                                          checkable=True)
         self.live_button.setChecked(True)
         modes = QButtonGroup(self)
@@ -201,6 +201,7 @@ class HookLogPanel(QWidget):
 
     def _show_mode_controls(self) -> None:
         history = self.history
+        self.view.horizontalHeader().resizeSection(COL_TIME, 178 if history else 100)  # history shows dates
         for w in (self.pause_button, self.follow_button, self.clear_button):
             w.setVisible(not history)
         custom = history and self.range_combo.currentData() == 0

@@ -46,9 +46,10 @@ def format_duration(us: int) -> str:
 
 
 class HookLogModel(QAbstractTableModel):
-    def __init__(self, capacity: int = RING_CAPACITY, parent: Any = None) -> None:
+    def __init__(self, capacity: int = RING_CAPACITY, parent: Any = None, with_date: bool = False) -> None:
         super().__init__(parent)
         self.capacity = capacity
+        self._time_format = "%Y-%m-%d %H:%M:%S.%f" if with_date else "%H:%M:%S.%f"
         self._rows: list[TraceRecord] = []
         self._head = 0  # index in _rows of logical row 0
         self._bold = QFont()
@@ -89,7 +90,7 @@ class HookLogModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_TIME:
-                return datetime.fromtimestamp(r.time).strftime("%H:%M:%S.%f")[:-3]
+                return datetime.fromtimestamp(r.time).strftime(self._time_format)[:-3]
             if col == COL_EVENT:
                 return r.event
             if col == COL_PLUGIN:

@@ -521,11 +521,14 @@ class MainWindow(WindowActions, WindowViews, QMainWindow):
     def _summary(self) -> str:
         infos = self.model.infos()
         running = sum(1 for i in infos if i.state == "enabled")
-        review = sum(1 for i in infos if i.state == "needs_review")
+        review = sum(1 for i in infos if i.state == "needs_review" and not i.trust_folder)
+        untrusted = sum(1 for i in infos if i.trust_folder and i.state != "overridden")
         broken = sum(1 for i in infos if i.state in ("invalid", "failed", "crashed"))
         parts = [f"{len(infos)} plugins", f"{running} enabled"]
         if review:
             parts.append(f"{review} need review")
+        if untrusted:
+            parts.append(f"{untrusted} wait for a trusted folder")
         if broken:
             parts.append(f"{broken} with errors")
         return " · ".join(parts)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QV
 from aleph_gui.core.activity import PluginActivity
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.ui import theme
-from aleph_gui.ui.activity_chart import ActivityChart, describe, format_us
+from aleph_gui.ui.activity_chart import ActivityChart, calls_word, describe, format_us
 from aleph_gui.ui.icons import icon
 
 RUNTIME_FACTS = ("runtime", "running", "pid", "calls", "failures", "timeouts", "restarts", "load_ms", "last_error")
@@ -27,11 +27,11 @@ def glance_text(pa: PluginActivity | None) -> str:
     lines = [describe(pa)]
     if pa.slowest is not None:
         s = pa.slowest
-        lines.append(f"Slowest handler: {s.label} — p95 {format_us(s.p95_us)} over {s.calls:,} calls "
+        lines.append(f"Slowest handler: {s.label} — p95 {format_us(s.p95_us)} over {calls_word(s.calls)} "
                      f"(max {format_us(s.max_us)})")
     if pa.top_blocker is not None:
         b = pa.top_blocker
-        lines.append(f"Blocks most: {b.label} — {b.blocks:,} of {b.calls:,} calls blocked")
+        lines.append(f"Blocks most: {b.label} — {b.blocks:,} of {calls_word(b.calls)} blocked")
     return "\n".join(lines)
 
 

@@ -262,7 +262,7 @@ class SkillsBrowser(QWidget):
 
     def _update_placeholder(self) -> None:
         total, shown = self.model.rowCount(), self.proxy.rowCount()
-        self.count.setText(f"{shown} of {total}" if shown != total else f"{total}")
+        self.count.setText(f"{shown} of {total}" if shown != total else f"{total} entries")
         if total == 0:
             self._placeholder("No skills, commands or agents yet. Plugins bring them, and so do the folders "
                               "~/.aleph/skills and <project>/.aleph/skills (one folder with a SKILL.md each).")

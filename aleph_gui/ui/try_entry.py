@@ -82,7 +82,7 @@ class EntryPointBox(QGroupBox):
     finished = Signal(bool)  # ok
 
     def __init__(self, manager: ExtensionManager, parent: QWidget | None = None) -> None:
-        super().__init__("Providers, channels, routes, commands", parent)
+        super().__init__("Ask, send or run", parent)
         self.setToolTip("Ask a provider, send through a channel, call an HTTP route, run a CLI entry or a command")
         self.manager = manager
         self.info: PluginInfo | None = None
@@ -132,8 +132,6 @@ class EntryPointBox(QGroupBox):
         for kind, name, details in entry_points(info):
             self.combo.addItem(f"{KIND_WORDS[kind]} · {name}", (kind, name, details))
         self.combo.blockSignals(False)
-        has = self.combo.count() > 0
-        self.setVisible(has or info is None)
         if same and previous and self.combo.findText(previous) >= 0:
             self.combo.setCurrentIndex(self.combo.findText(previous))
             self._refresh()

@@ -18,15 +18,14 @@ from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSplitter,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -171,22 +170,23 @@ class TryItPanel(QWidget):
         event_layout.addWidget(self.trace, 2)
 
         self.entry = EntryPointBox(manager, self)
-        left = QSplitter(Qt.Orientation.Vertical, self)
-        left.addWidget(tool_box)
-        left.addWidget(self.entry)
-        left.setChildrenCollapsible(False)
+        # a tool, or the plugin's other entry points: one at a time, each with the column's full height
+        self.left = QTabWidget(self)
+        self.left.setDocumentMode(True)
+        self.left.setAccessibleName("What to try")
+        self.left.addTab(tool_box, "Tool")
+        self.left.addTab(self.entry, "Provider, channel, route, command")
+        self.left.setTabToolTip(1, "Ask a provider, send through a channel, call an HTTP route, run a CLI entry "
+                                   "or a chat command")
         split = QSplitter(Qt.Orientation.Horizontal, self)
-        split.addWidget(left)
+        split.addWidget(self.left)
         split.addWidget(event_box)
         split.setChildrenCollapsible(False)
-        # three forms side by side and stacked: in a small window they scroll instead of forcing its size
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(split)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(scroll)
+        layout.addWidget(split)
 
         self.tool_combo.currentIndexChanged.connect(self._tool_changed)
         self.args_edit.textChanged.connect(self.check_arguments)
@@ -212,6 +212,13 @@ class TryItPanel(QWidget):
             tools.setdefault(name, (name, description, schema))
         return list(tools.values())
 
+    def show_entry_points(self) -> bool:
+        """Bring the provider / channel / route / command form forward (False: the plugin has none)."""
+        if self.entry.combo.count() == 0:
+            return False
+        self.left.setCurrentWidget(self.entry)
+        return True
+
     def has_mcp_servers(self) -> bool:
         return bool(self.info and self.info.manifest and self.info.manifest.of_type("mcp_server"))
 
@@ -221,6 +228,7 @@ class TryItPanel(QWidget):
         n = self.tool_combo.findText(name)
         if n >= 0:
             self.tool_combo.setCurrentIndex(n)
+            self.left.setCurrentIndex(0)
         return n >= 0
 
     @asyncSlot()
@@ -260,6 +268,7 @@ class TryItPanel(QWidget):
         old_tool = self.tool_combo.currentData()
         self.info = info
         self.entry.set_plugin(info)
+        self.left.setTabVisible(1, self.entry.combo.count() > 0)
         tools = self._tools()
         self.tool_combo.blockSignals(True)
         self.tool_combo.clear()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
@@ -19,14 +19,11 @@ from aleph_gui.ui import theme
 from aleph_gui.ui.banner import trust_details
 from aleph_gui.ui.review_dialog import ReviewDialog
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger(__name__)
 
 
 class WindowActions:
-    """What the menus, the toolbar, the bars and drops do."""
+    """What the menus, the toolbar, the bars and drops do (on MainWindow's widgets and manager)."""
 
     # -- actions ---------------------------------------------------------------------------------
     async def toggle_selected(self) -> None:

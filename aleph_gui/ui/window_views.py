@@ -9,7 +9,7 @@ import logging
 import time
 
 from aleph_gui.core.errors import AlephError
-from aleph_gui.ui.activity_chart import format_us
+from aleph_gui.ui.activity_chart import calls_word, format_us
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class WindowViews:
         parts = []
         if slowest is not None:
             parts.append(f"Slowest handler: {slowest.label} (p95 {format_us(slowest.p95_us)}, "
-                         f"{slowest.calls:,} calls)")
+                         f"{calls_word(slowest.calls)})")
         if blocker is not None:
             parts.append(f"Most frequent blocker: {blocker.label} ({blocker.blocks:,} blocked)")
         self.hook_log.set_glance(("Last hour — " + " · ".join(parts)) if parts else "")
