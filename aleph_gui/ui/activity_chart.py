@@ -55,14 +55,14 @@ class ActivityChart(QWidget):
         super().__init__(parent)
         self.activity: PluginActivity | None = None
         self.setAccessibleName("Activity over the last hour")
-        self.setMinimumHeight(120)
+        self.setMinimumHeight(96)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # screen readers reach it; it says itself in one line
         self.setToolTip("Calls per minute (bars) and the p50 / p95 duration of each minute (lines)")
         self.set_activity(None)
 
     def sizeHint(self) -> QSize:
-        return QSize(420, 130)
+        return QSize(420, 104)
 
     def set_activity(self, activity: PluginActivity | None) -> None:
         self.activity = activity
