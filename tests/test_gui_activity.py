@@ -108,3 +108,12 @@ def test_version_changes_only_when_something_was_counted() -> None:
 def test_a_window_must_be_whole_buckets() -> None:
     with pytest.raises(ValueError):
         Activity(window_s=100, bucket_s=60)
+
+
+def test_leaders_are_the_slowest_handler_and_the_top_blocker_in_one_pass() -> None:
+    a = Activity()
+    a.add_many([rec(5, "slow", us=5000), rec(5, "guard", decision="block"), rec(5, "guard", decision="block")])
+    slowest, blocker = a.leaders(now=NOW)
+    assert slowest == a.slowest_handler(now=NOW) and slowest is not None and slowest.plugin == "slow"
+    assert blocker == a.top_blocker(now=NOW) and blocker is not None and blocker.plugin == "guard"
+    assert Activity().leaders(now=NOW) == (None, None)

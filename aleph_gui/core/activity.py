@@ -147,9 +147,10 @@ class Activity:
         self.window_s = window_s
         self.bucket_s = bucket_s
         self.buckets = window_s // bucket_s
-        # minute -> plugin -> (event, handler) -> cell; and minute -> plugin -> calls (for sparklines)
+        # minute -> plugin -> (event, handler) -> cell, for reading; and the same cells under one flat
+        # key, so counting a record is one dict lookup (the window feeds thousands a second)
         self._cells: dict[int, dict[str, dict[tuple[str, str], _Cell]]] = {}
-        self._counts: dict[int, dict[str, int]] = {}
+        self._flat: dict[tuple[int, str, str, str], _Cell] = {}
         self._newest = 0
         self.version = 0  # bumped on every change, so a view can skip repaints when nothing changed
 
@@ -160,7 +161,7 @@ class Activity:
     def add_many(self, records: Iterable[Traced]) -> None:
         """Count records (any order; records older than the window are ignored)."""
         size = self.bucket_s
-        cells_by_minute, counts_by_minute = self._cells, self._counts
+        flat = self._flat
         oldest = self._newest - self.buckets + 1
         added = False
         for r in records:
@@ -170,44 +171,46 @@ class Activity:
             if minute > self._newest:
                 self._newest = minute
                 oldest = minute - self.buckets + 1
-            cells = cells_by_minute.get(minute)
-            if cells is None:
-                cells = cells_by_minute[minute] = {}
-                counts_by_minute[minute] = {}
-            mine = cells.get(r.plugin)
-            if mine is None:
-                mine = cells[r.plugin] = {}
-            key = (r.event, r.handler)
-            cell = mine.get(key)
+            plugin, event, handler = r.plugin, r.event, r.handler
+            cell = flat.get((minute, plugin, event, handler))
             if cell is None:
-                cell = mine[key] = _Cell()
+                cell = self._new_cell(minute, plugin, event, handler)
             cell.calls += 1
             ns = r.duration_ns
-            b = duration_bin(ns)
-            cell.hist[b] = cell.hist.get(b, 0) + 1
+            if ns < 8:  # duration_bin, inlined: this loop is the window's per-record cost
+                b = ns if ns > 0 else 0
+            else:
+                e = ns.bit_length()
+                b = (e << _SUB_BITS) + (ns >> (e - 1 - _SUB_BITS)) - 8
+            hist = cell.hist
+            hist[b] = hist.get(b, 0) + 1
             if ns > cell.max_ns:
                 cell.max_ns = ns
             if r.decision == "block":
                 cell.blocks += 1
             if r.error:
                 cell.errors += 1
-            counts = counts_by_minute[minute]
-            counts[r.plugin] = counts.get(r.plugin, 0) + 1
             added = True
         if added:
             self.version += 1
             self._evict(oldest)
 
+    def _new_cell(self, minute: int, plugin: str, event: str, handler: str) -> _Cell:
+        cell = self._flat[(minute, plugin, event, handler)] = _Cell()
+        self._cells.setdefault(minute, {}).setdefault(plugin, {})[(event, handler)] = cell
+        return cell
+
     def clear(self) -> None:
         self._cells.clear()
-        self._counts.clear()
+        self._flat.clear()
         self._newest = 0
         self.version += 1
 
     def _evict(self, oldest: int) -> None:
         for minute in [m for m in self._cells if m < oldest]:
-            del self._cells[minute]
-            del self._counts[minute]
+            for plugin, mine in self._cells.pop(minute).items():
+                for event, handler in mine:
+                    del self._flat[(minute, plugin, event, handler)]
 
     # -- reading ---------------------------------------------------------------------------------
     def _minutes(self, now: float | None) -> range:
@@ -218,25 +221,24 @@ class Activity:
         """Plugins with at least one call in the window."""
         out: set[str] = set()
         for minute in self._minutes(now):
-            out.update(self._counts.get(minute, ()))
+            out.update(self._cells.get(minute, ()))
         return out
 
     def sparkline(self, plugin: str, now: float | None = None) -> list[int]:
-        """Calls per minute over the window, oldest first (cheap: one lookup per minute)."""
-        counts = self._counts
-        empty: dict[str, int] = {}
-        return [counts.get(m, empty).get(plugin, 0) for m in self._minutes(now)]
+        """Calls per minute over the window, oldest first."""
+        cells = self._cells
+        return [sum(c.calls for c in cells.get(m, {}).get(plugin, {}).values()) for m in self._minutes(now)]
 
     def sparklines(self, now: float | None = None) -> dict[str, list[int]]:
         """`sparkline` of every plugin active in the window, in one pass."""
         minutes = self._minutes(now)
         out: dict[str, list[int]] = {}
         for n, minute in enumerate(minutes):
-            for plugin, calls in self._counts.get(minute, {}).items():
+            for plugin, mine in self._cells.get(minute, {}).items():
                 series = out.get(plugin)
                 if series is None:
                     series = out[plugin] = [0] * len(minutes)
-                series[n] = calls
+                series[n] = sum(c.calls for c in mine.values())
         return out
 
     def calls(self, plugin: str, now: float | None = None) -> int:
@@ -282,6 +284,12 @@ class Activity:
                 for (event, handler), cell in mine.items():
                     grouped.setdefault((plugin, event, handler), []).append(cell)
         return [_stat(key, cells) for key, cells in grouped.items()]
+
+    def leaders(self, now: float | None = None) -> tuple[HandlerStat | None, HandlerStat | None]:
+        """(slowest handler, most frequent blocker) in one pass over the window."""
+        stats = self.handlers(now)
+        return (max(stats, key=lambda s: (s.p95_us, s.calls), default=None),
+                max((s for s in stats if s.blocks), key=lambda s: (s.blocks, s.calls), default=None))
 
     def slowest_handler(self, now: float | None = None, min_calls: int = 1) -> HandlerStat | None:
         """The handler with the highest p95 duration (ties: more calls) among those called at least

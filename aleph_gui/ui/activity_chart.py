@@ -99,6 +99,10 @@ class ActivityChart(QWidget):
             p.end()
             return
         self._legend(p, fm.height(), text)
+        p.setPen(text)
+        p.drawText(QRectF(0, 2, self.width() - 6, fm.height()), Qt.AlignmentFlag.AlignRight,
+                   f"{calls_word(pa.calls)} · now {pa.last_minute:,}/min · p50 {format_us(pa.p50_us)} · "
+                   f"p95 {format_us(pa.p95_us)}")
         n = len(pa.per_minute)
         step = plot.width() / max(n, 1)
         top = max(pa.per_minute) or 1
@@ -193,3 +197,33 @@ class SparklineDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         return QSize(120, super().sizeHint(option, index).height())
+
+
+class GlanceLine(QWidget):
+    """One line of text, elided to the width, that repaints when it changes but never asks for a new
+    layout (a QLabel would: its text moves every couple of seconds while calls stream in)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self.setFixedHeight(self.fontMetrics().height() + 4)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a screen reader can reach it
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802  (the QLabel name, so it reads like one)
+        if text != self._text:
+            self._text = text
+            self.setToolTip(text)
+            self.setAccessibleDescription(text)
+            self.update()
+
+    def paintEvent(self, _event: Any) -> None:
+        p = QPainter(self)
+        p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        shown = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, self.width() - 4)
+        p.drawText(QRectF(2, 0, self.width() - 4, self.height()),
+                   int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
+        p.end()

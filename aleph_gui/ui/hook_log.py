@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from aleph_gui.core.trace import TraceRecord
 from aleph_gui.ui import theme
+from aleph_gui.ui.activity_chart import GlanceLine
 from aleph_gui.ui.hook_log_model import (
     COL_DECISION,
     COL_DURATION,
@@ -114,9 +115,8 @@ class HookLogPanel(QWidget):
         self.export_button = self._tool("export", "Export…", "Export the shown calls as JSON Lines")
         self.status = QLabel("No hook calls yet", self)
         self.status.setAccessibleName("Hook log status")
-        self.glance = QLabel(self)
+        self.glance = GlanceLine(self)
         self.glance.setAccessibleName("Activity at a glance")
-        self.glance.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.glance.hide()
 
         self.view = QTableView(self)
@@ -266,9 +266,9 @@ class HookLogPanel(QWidget):
 
     def set_glance(self, text: str) -> None:
         """One line of activity at a glance (empty hides it)."""
-        if text != self.glance.text():
-            self.glance.setText(text)
-        self.glance.setVisible(bool(text))
+        self.glance.setText(text)
+        if self.glance.isVisibleTo(self) != bool(text):
+            self.glance.setVisible(bool(text))
 
     # -- history -----------------------------------------------------------------------------
     def time_range(self) -> tuple[float, float | None]:

@@ -473,9 +473,10 @@ class MainWindow(WindowActions, WindowViews, QMainWindow):
         now = time.monotonic()
         if now - self._rate_refreshed >= RATE_REFRESH_S:
             self._rate_refreshed = now
-            self.model.set_hook_counts(self._rate.counts())
+            # its own turn of the event loop: not on top of this tick's batch of hook-log rows
+            QTimer.singleShot(0, lambda: self.model.set_hook_counts(self._rate.counts()))
         if now - self._activity_refreshed >= ACTIVITY_REFRESH_S:
-            self.refresh_activity()
+            self.refresh_activity_soon()
         if self._skills_dirty and now - self._skills_refreshed >= SKILLS_REFRESH_S:
             self._refresh_skills()
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QV
 from aleph_gui.core.activity import PluginActivity
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.ui import theme
-from aleph_gui.ui.activity_chart import ActivityChart, calls_word, describe, format_us
+from aleph_gui.ui.activity_chart import ActivityChart, format_us
 from aleph_gui.ui.icons import icon
 
 RUNTIME_FACTS = ("runtime", "running", "pid", "calls", "failures", "timeouts", "restarts", "load_ms", "last_error")
@@ -21,17 +21,19 @@ WARN_COLOR = "#b7791f"
 
 
 def glance_text(pa: PluginActivity | None) -> str:
-    """The slowest handler and the most frequent blocker of one plugin, as one or two lines."""
+    """The slowest handler and the most frequent blocker of one plugin, one line each. Counts that move
+    every second are in the chart (painted): a label whose text changes relayouts the pane."""
     if pa is None or pa.calls == 0:
-        return ""
-    lines = [describe(pa)]
+        return "No calls in the last hour."
+    lines = []
     if pa.slowest is not None:
         s = pa.slowest
-        lines.append(f"Slowest handler: {s.label} — p95 {format_us(s.p95_us)} over {calls_word(s.calls)} "
-                     f"(max {format_us(s.max_us)})")
+        lines.append(f"Slowest handler: {s.label} — p95 {format_us(s.p95_us)}, max {format_us(s.max_us)}")
     if pa.top_blocker is not None:
         b = pa.top_blocker
-        lines.append(f"Blocks most: {b.label} — {b.blocks:,} of {calls_word(b.calls)} blocked")
+        lines.append(f"Blocks most: {b.label} — {b.blocks:,} blocked")
+    else:
+        lines.append("Blocked nothing.")
     return "\n".join(lines)
 
 
@@ -70,7 +72,9 @@ class OverviewTab(QWidget):
 
     def show_activity(self, pa: PluginActivity | None) -> None:
         self.chart.set_activity(pa)
-        self.figures.setText(glance_text(pa) or "No calls in the last hour.")
+        text = glance_text(pa)
+        if text != self.figures.text():
+            self.figures.setText(text)
 
     def show_nothing(self) -> None:
         self.text.setHtml("<h3>No plugin selected</h3><p>Select a plugin in the list to see what it provides, "

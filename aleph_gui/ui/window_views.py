@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 import time
 
+from PySide6.QtCore import QTimer
+
 from aleph_gui.core.errors import AlephError
-from aleph_gui.ui.activity_chart import calls_word, format_us
+from aleph_gui.ui.activity_chart import format_us
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +35,35 @@ class WindowViews:
     def refresh_activity(self, force: bool = False) -> None:
         """Sparklines, the Overview chart and the glance line, from the last hour's figures. The minute
         rolls over even when nothing new arrived, so they are redrawn at least once a minute."""
+        if self._activity_due(force):
+            self._refresh_sparklines()
+            self._refresh_activity_views()
+
+    def refresh_activity_soon(self) -> None:
+        """The timer's refresh: the table and the charts each in their own turn of the event loop, so
+        neither lands on top of a tick that inserts hundreds of hook-log rows."""
+        if self._activity_due(False):
+            QTimer.singleShot(0, self._refresh_sparklines)
+            QTimer.singleShot(0, self._refresh_activity_views)
+
+    def _activity_due(self, force: bool) -> bool:
         self._activity_refreshed = time.monotonic()
-        minute = int(time.time() // 60)
-        stamp = (self.activity.version, minute)
+        stamp = (self.activity.version, int(time.time() // 60))
         if stamp == self._activity_version and not force:
-            return
+            return False
         self._activity_version = stamp
+        return True
+
+    def _refresh_sparklines(self) -> None:
         self.model.set_sparklines(self.activity.sparklines())
+
+    def _refresh_activity_views(self) -> None:
         selected = self.selected_id()
         self.details.overview.show_activity(self.activity.plugin(selected) if selected else None)
-        slowest, blocker = self.activity.slowest_handler(), self.activity.top_blocker()
+        slowest, blocker = self.activity.leaders()
         parts = []
         if slowest is not None:
-            parts.append(f"Slowest handler: {slowest.label} (p95 {format_us(slowest.p95_us)}, "
-                         f"{calls_word(slowest.calls)})")
+            parts.append(f"Slowest handler: {slowest.label} (p95 {format_us(slowest.p95_us)})")
         if blocker is not None:
             parts.append(f"Most frequent blocker: {blocker.label} ({blocker.blocks:,} blocked)")
         self.hook_log.set_glance(("Last hour — " + " · ".join(parts)) if parts else "")
