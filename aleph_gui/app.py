@@ -35,7 +35,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def _screenshot(window, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-
     if not await window.start():
         log.error("%s", window.start_error)
     for event in args.fire:

@@ -95,3 +95,44 @@ def test_changed_code_since_approval_is_said_on_overview_and_permissions(window,
     assert window.select_plugin("kv-text-tools")
     wait_until(qloop, lambda: "code changed since you approved it" in window.details.overview.text.toPlainText())
     assert "code changed since you approved it" in window.details.permissions.summary.text()
+
+
+def test_no_two_visible_controls_share_an_alt_key_on_any_tab(project_window, qloop) -> None:
+    """Alt+letter must activate one control; two visible with the same letter would only cycle focus."""
+    from collections import Counter
+
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    from aleph_gui.ui.details import TAB_NAMES
+
+    def mnemonic(text: str) -> str | None:
+        at = text.replace("&&", "").find("&")
+        return text.replace("&&", "")[at + 1].lower() if 0 <= at < len(text.replace("&&", "")) - 1 else None
+
+    def clashes() -> list[str]:
+        keys: Counter[str] = Counter()
+        for widget in w.findChildren(QAbstractButton) + w.findChildren(QLabel):
+            if widget.isVisible() and (not isinstance(widget, QLabel) or widget.buddy() is not None):
+                key = mnemonic(widget.text())
+                if key:
+                    keys[key] += 1
+        return [k for k, n in keys.items() if n > 1]
+
+    w = project_window
+    write_static_plugin(w.manager.locations.user_plugins / "tuned", "tuned",
+                        scope='\n[config_schema.units]\ntype = "string"\ndefault = "metric"\n')
+    run(qloop, w.manager.discover())
+    assert w.trust_banner.isVisible() and w.review_bar.isVisible()
+    for plugin in ("wasm-wat-text-tools", "tuned"):
+        w.apply_pending()
+        assert w.select_plugin(plugin)
+        for tab in TAB_NAMES:
+            assert w.show_view(tab)
+            assert not clashes(), f"{plugin}, {tab}"
+    w.try_it.entry.combo.addItem("Provider · test", ("provider", "test", {}))  # the other Try it form
+    w.try_it.left.setTabVisible(1, True)
+    w.try_it.show_entry_points()
+    for kind in ("provider", "channel", "http_route", "cli", "command"):
+        w.try_it.entry.combo.addItem(kind, (kind, "x", {}))
+        w.try_it.entry.combo.setCurrentIndex(w.try_it.entry.combo.count() - 1)
+        assert not clashes(), kind

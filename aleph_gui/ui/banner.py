@@ -94,7 +94,7 @@ class TrustBanner(QFrame):
         self.label = QLabel(self)
         self.label.setWordWrap(True)
         self.label.setAccessibleName("Untrusted project folder")
-        self.trust_button = QPushButton(icon("enabled"), "&Trust folder", self)
+        self.trust_button = QPushButton(icon("enabled"), "Tr&ust folder", self)
         self.trust_button.setAccessibleName("Trust this project folder so its plugins may run")
         self.details_button = QPushButton("Det&ails…", self)
         self.details_button.setAccessibleName("What trusting this folder means")

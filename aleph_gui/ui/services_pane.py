@@ -73,7 +73,7 @@ class ServicesPane(QWidget):
         for col, width in ((0, 120), (1, 100), (2, 80)):
             self.tree.header().resizeSection(col, width)
         self.tree.setToolTip("Enter starts a stopped service and stops a running one")
-        self.start_button = QPushButton(icon("run"), "S&tart", self)
+        self.start_button = QPushButton(icon("run"), "&Start", self)
         self.start_button.setAccessibleName("Start the selected service")
         self.stop_button = QPushButton(icon("block"), "St&op", self)
         self.stop_button.setAccessibleName("Stop the selected service")
@@ -246,7 +246,7 @@ class ServicesPane(QWidget):
             tip = f"{info.name} cannot run now: {info.runnable_reason or info.state_reason}"
             self.start_button.setToolTip(tip)
         else:
-            self.start_button.setToolTip("Start the selected service (Alt+T, or Enter in the list)")
+            self.start_button.setToolTip("Start the selected service (Alt+S, or Enter in the list)")
 
     # -- acting ----------------------------------------------------------------------------------
     def _toggle(self, item: QTreeWidgetItem) -> None:

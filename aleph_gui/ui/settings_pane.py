@@ -120,7 +120,7 @@ class SettingsPane(QWidget):
         self.save_button = QPushButton(icon("enabled"), "&Save", self)
         self.save_button.setAccessibleName("Save the settings")
         self.save_button.setToolTip("Check and store the settings (Ctrl+S)")
-        self.revert_button = QPushButton("&Undo changes", self)
+        self.revert_button = QPushButton("Und&o changes", self)
         self.revert_button.setAccessibleName("Undo the changes not saved yet")
         self.reset_button = QPushButton(icon("reload"), "Reset to &defaults", self)
         self.reset_button.setAccessibleName("Reset every setting to the plugin's default")

@@ -38,11 +38,11 @@ KIND_WORDS = {"provider": "Provider", "channel": "Channel", "http_route": "HTTP 
               "command": "Command"}
 # kind -> (input label, input placeholder, extra label or "", extra placeholder, run button text)
 FORMS = {
-    "provider": ("Prompt:", "What is the weather like?", "", "", "&Ask"),
+    "provider": ("Prompt:", "What is the weather like?", "", "", "As&k"),
     "channel": ("Message:", "Hello from Try it", "To:", "who receives it (optional)", "&Send"),
     "http_route": ("Body:", "JSON or text (optional)", "Path:", "/status?verbose=1", "&Send request"),
-    "cli": ("Arguments:", "NAME --flag", "", "", "R&un"),
-    "command": ("Arguments:", "text after the command (optional)", "", "", "R&un"),
+    "cli": ("Arguments:", "NAME --flag", "", "", "Ru&n"),
+    "command": ("Arguments:", "text after the command (optional)", "", "", "Ru&n"),
 }
 ERROR_COLOR = "#c0392b"
 OK_COLOR = "#2e8b57"
@@ -97,7 +97,7 @@ class EntryPointBox(QGroupBox):
         self.extra_label = QLabel(self)
         self.extra = QLineEdit(self)
         self.extra.setAccessibleName("Second input for the entry point")
-        self.run_button = QPushButton(icon("run"), "R&un", self)
+        self.run_button = QPushButton(icon("run"), "Ru&n", self)
         self.run_button.setToolTip("Run it (Ctrl+Return)")
         self.outcome = QLabel(self)
         self.outcome.setWordWrap(True)

@@ -215,14 +215,14 @@ async def run(args: argparse.Namespace, root: Path) -> list[str]:
     # the activity charts on: a plugin that receives the stream is selected, its Overview chart shown
     assert window.select_plugin("plugin-0000") and window.show_view("Overview")
     refreshes = 0
-    refresh = window.refresh_activity
+    refresh = window._refresh_activity_views
 
-    def counted(force: bool = False) -> None:
+    def counted() -> None:
         nonlocal refreshes
         refreshes += 1
-        refresh(force)
+        refresh()
 
-    window.refresh_activity = counted  # type: ignore[method-assign]
+    window._refresh_activity_views = counted  # type: ignore[method-assign]
     probe = StallProbe()
     slices = 5 if args.quick else 20
     # Idle and streaming slices alternate, so load from other processes on this machine hits the
