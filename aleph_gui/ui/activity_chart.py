@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from aleph_gui.core.activity import PluginActivity
@@ -70,8 +70,7 @@ class ActivityChart(QWidget):
         self.update()
 
     def paintEvent(self, _event: Any) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p = QPainter(self)  # no antialiasing for the frame and the bars: they sit on whole pixels
         pal = self.palette()
         text = pal.color(QPalette.ColorRole.WindowText)
         faint = QColor(text)
@@ -106,17 +105,17 @@ class ActivityChart(QWidget):
         n = len(pa.per_minute)
         step = plot.width() / max(n, 1)
         top = max(pa.per_minute) or 1
+        bars = [QRectF(plot.left() + i * step + 0.5, plot.bottom() - (h := max(1.0, plot.height() * calls / top)),
+                       max(1.0, step - 1), h) for i, calls in enumerate(pa.per_minute) if calls]
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(BAR_COLOR))
-        for i, calls in enumerate(pa.per_minute):
-            if calls:
-                h = max(1.0, plot.height() * calls / top)
-                p.drawRect(QRectF(plot.left() + i * step + 0.5, plot.bottom() - h, max(1.0, step - 1), h))
+        p.drawRects(bars)  # one call for the hour
         p.setPen(text)
         p.drawText(QRectF(0, plot.top() - 2, left - 4, fm.height()), Qt.AlignmentFlag.AlignRight, f"{top:,}")
         p.drawText(QRectF(0, plot.bottom() - fm.height() + 2, left - 4, fm.height()), Qt.AlignmentFlag.AlignRight,
                    "0")
         slowest = max((v for v in pa.p95_per_minute if v is not None), default=0.0) or 1.0
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
         for series, color in ((pa.p50_per_minute, P50_COLOR), (pa.p95_per_minute, P95_COLOR)):
             self._line(p, plot, step, series, slowest, QColor(color))
         p.setPen(text)
@@ -136,23 +135,23 @@ class ActivityChart(QWidget):
     @staticmethod
     def _line(p: QPainter, plot: QRectF, step: float, series: Sequence[float | None], top: float,
               color: QColor) -> None:
-        path = QPainterPath()
-        started = False
+        """One polyline per run of minutes with calls (a minute without calls breaks the line); a lone
+        minute is a dot."""
+        runs: list[list[QPointF]] = [[]]
         for i, value in enumerate(series):
             if value is None:
-                started = False  # a minute without calls breaks the line
+                if runs[-1]:
+                    runs.append([])
                 continue
-            point = QPointF(plot.left() + (i + 0.5) * step, plot.bottom() - plot.height() * min(value / top, 1.0))
-            if started:
-                path.lineTo(point)
-            else:
-                path.moveTo(point)
-                path.addEllipse(point, 1.2, 1.2)
-                path.moveTo(point)
-                started = True
+            runs[-1].append(QPointF(plot.left() + (i + 0.5) * step,
+                                    plot.bottom() - plot.height() * min(value / top, 1.0)))
         p.setPen(QPen(color, 1.6))
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawPath(path)
+        p.setBrush(color)
+        for run in runs:
+            if len(run) > 1:
+                p.drawPolyline(run)
+            elif run:
+                p.drawEllipse(run[0], 1.6, 1.6)
 
 
 SPARK_ROLE = Qt.ItemDataRole.UserRole + 10  # list[int]: calls per minute, oldest first
@@ -189,10 +188,8 @@ class SparklineDelegate(QStyledItemDelegate):
             step = rect.width() / len(series)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor("#ffffff") if selected else QColor(BAR_COLOR))
-            for i, calls in enumerate(series):
-                if calls:
-                    h = max(1.0, rect.height() * calls / top)
-                    painter.drawRect(QRectF(rect.left() + i * step, rect.bottom() - h, max(1.0, step - 0.4), h))
+            painter.drawRects([QRectF(rect.left() + i * step, rect.bottom() - (h := max(1.0, rect.height() * calls / top)),
+                                      max(1.0, step - 0.4), h) for i, calls in enumerate(series) if calls])
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
