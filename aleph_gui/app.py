@@ -37,15 +37,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--theme", choices=("auto", "light", "dark"), default="auto", help="colour palette")
     p.add_argument("--screenshot", metavar="FILE", help="render the window to a PNG file and exit")
     p.add_argument("--select", metavar="ID", help="with --screenshot: the plugin to select")
-    p.add_argument("--tab", metavar="NAME", help="with --screenshot: the details tab to show (e.g. Permissions)")
+    p.add_argument("--tab", metavar="NAME", help="with --screenshot: the details tab to show (e.g. Permissions, "
+                                                 "Settings, Services, \"MCP servers\"), or Skills / History")
     p.add_argument("--fire", metavar="EVENT", action="append", default=[],
                    help="with --screenshot: fire this event first so the hook log has rows (repeatable)")
     return p.parse_args(argv)
 
 
 async def _screenshot(window, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
-    from PySide6.QtWidgets import QApplication
-
     if not await window.start():
         log.error("%s", window.start_error)
     for event in args.fire:
@@ -55,10 +54,13 @@ async def _screenshot(window, args: argparse.Namespace) -> int:  # type: ignore[
     window.hook_log.show_status()  # the status line is throttled while streaming; show the final count
     if args.select and not window.select_plugin(args.select):
         print(f"aleph-gui: no plugin '{args.select}' to select", file=sys.stderr)
-    if args.tab and not window.details.select_tab(args.tab):
+    if args.tab and not window.show_view(args.tab):
         print(f"aleph-gui: no tab '{args.tab}'", file=sys.stderr)
-    for _ in range(5):
-        QApplication.processEvents()
+    await window.wait_idle()
+    window.refresh_activity(force=True)
+    # the loop runs Qt's events while it sleeps (a nested processEvents() would re-enter running tasks):
+    # layouts settle and a skill's body, read in a worker thread, arrives
+    for _ in range(10):
         await asyncio.sleep(0.02)
     ok = window.grab().save(str(Path(args.screenshot).expanduser()), "PNG")
     if not ok:

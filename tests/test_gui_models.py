@@ -12,7 +12,8 @@ from test_gui_support import demo_home, modal_guard, write_static_plugin  # noqa
 
 from aleph_gui.core.paths import Locations
 from aleph_gui.core.trace import TraceRecord
-from aleph_gui.ui.hook_log import HookLogFilter, HookLogModel, HookLogPanel, HookRate
+from aleph_gui.ui.hook_log import HookLogPanel
+from aleph_gui.ui.hook_log_model import HookLogFilter, HookLogModel, HookRate
 from aleph_gui.ui.plugin_table import FilterQuery, PluginFilterProxy, PluginTableModel
 
 
@@ -32,6 +33,8 @@ def visible_ids(proxy: PluginFilterProxy) -> set[str]:
 def test_plugin_table_model_passes_qt_model_checks(qtmodeltester, infos) -> None:
     model = PluginTableModel()
     model.sync(infos)
+    model.set_hook_counts({infos[0].id: 3})
+    model.set_sparklines({infos[0].id: [0] * 59 + [3]})
     qtmodeltester.check(model)
     proxy = PluginFilterProxy()
     proxy.setSourceModel(model)
@@ -104,6 +107,10 @@ def test_hook_log_model_passes_qt_model_checks(qtmodeltester) -> None:
     proxy.setSourceModel(model)
     proxy.set_filters(decision="block")
     qtmodeltester.check(proxy)
+    history = HookLogModel(capacity=10)
+    history.set_rows(rows(25))
+    assert history.rowCount() == 10 and history.row(0).time == 1015.0, "the newest rows of an answer are kept"
+    qtmodeltester.check(history)
 
 
 def test_hook_log_ring_keeps_only_the_newest_rows() -> None:

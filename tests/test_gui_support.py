@@ -27,7 +27,8 @@ from aleph_gui.core.manager import ExtensionManager  # noqa: E402
 from aleph_gui.core.paths import Locations  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-WAT_DEMO = REPO / "plugins_demo" / "wasm-wat-text-tools"
+DEMOS = REPO / "plugins_demo"
+WAT_DEMO = DEMOS / "wasm-wat-text-tools"
 
 
 def run(loop: QEventLoop, coro: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
@@ -148,11 +149,18 @@ def settings(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
 
 
+def copy_demo(home: Path, name: str) -> Path:
+    """One of plugins_demo/ copied into the home's plugins folder (as `make run`'s demo home does)."""
+    target = home / "plugins" / name
+    shutil.copytree(DEMOS / name, target, ignore=shutil.ignore_patterns("node_modules", "__pycache__"))
+    return target
+
+
 def make_window(qtbot: Any, qloop: QEventLoop, home: Path, settings: QSettings, *, watch: bool = False,
-                safe_mode: bool = False) -> Any:
+                safe_mode: bool = False, project: Path | None = None, builtin: Path | None = None) -> Any:
     from aleph_gui.ui.main_window import MainWindow
 
-    manager = ExtensionManager(Locations(home=home, project=None, builtin=None), safe_mode=safe_mode,
+    manager = ExtensionManager(Locations(home=home, project=project, builtin=builtin), safe_mode=safe_mode,
                                watch=watch)
     window = MainWindow(manager, settings)
     qtbot.addWidget(window)

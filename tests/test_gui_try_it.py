@@ -86,3 +86,17 @@ def test_screenshot_option_renders_the_window_to_a_png(tmp_path) -> None:
     assert image.width() >= 1000 and image.height() >= 700
     assert "no plugin" not in proc.stderr and "no tab" not in proc.stderr
     assert not (tmp_path / "shot.ini.tmp").exists()
+
+
+def test_screenshot_accepts_the_new_tabs_and_views(tmp_path) -> None:
+    home = demo_home(tmp_path)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    for tab in ("Settings", "Services", "MCP servers", "Skills", "History"):
+        out = tmp_path / f"{tab}.png"
+        proc = subprocess.run([sys.executable, "-m", "aleph_gui.app", "--home", str(home), "--no-builtin",
+                               "--project", str(tmp_path), "--screenshot", str(out), "--select",
+                               "wasm-wat-text-tools", "--tab", tab], env=env, cwd=REPO, capture_output=True,
+                              text=True, timeout=90)
+        assert proc.returncode == 0, proc.stderr
+        assert "no tab" not in proc.stderr, tab
+        assert QImage(str(out)).width() >= 1000

@@ -7,7 +7,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMessageBox
 from test_gui_support import (  # noqa: F401
@@ -114,7 +114,7 @@ def test_plugin_edited_on_disk_shows_its_new_version_without_user_action(qtbot, 
 def drop(window, paths: list[Path]) -> bool:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    enter = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     window.dragEnterEvent(enter)
     if not enter.isAccepted():
@@ -162,7 +162,7 @@ def test_hook_log_receives_fired_events_and_filters_them(window, qloop) -> None:
     assert log.proxy.index(0, 2).data() == "wasm-wat-text-tools"
     log.plugin_filter.setText("nobody")
     assert log.proxy.rowCount() == 0 and "0 of 2 calls" in log.status.text()
-    wait_until(qloop, lambda: row_of(window, "wasm-wat-text-tools")["Hook calls/min"] == "2", timeout=5)
+    wait_until(qloop, lambda: row_of(window, "wasm-wat-text-tools")["Activity"] == "2/min", timeout=5)
 
 
 def test_filter_box_empty_result_explains_itself(window, qtbot) -> None:
@@ -204,7 +204,7 @@ def test_details_tabs_show_permissions_problems_and_capabilities(window) -> None
     assert "declared only" in item.toolTip(2)
     window.select_plugin("Broken_Plugin")
     assert window.details.problems.count() >= 1
-    assert window.details.tabText(5).startswith("Problems (")
+    assert window.details.tabText(window.details.indexOf(window.details.problems)).startswith("Problems (")
     window.select_plugin("wasm-wat-text-tools")
     caps = window.details.capabilities.tree
     groups = [caps.topLevelItem(n).text(0) for n in range(caps.topLevelItemCount())]
@@ -213,15 +213,15 @@ def test_details_tabs_show_permissions_problems_and_capabilities(window) -> None
 
 
 def test_every_action_has_a_shortcut_and_every_control_a_name(window) -> None:
-    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit, QPlainTextEdit
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QPlainTextEdit
 
     for name, action in vars(window.acts).items():
         assert action.shortcuts(), f"action {name} has no shortcut"
         assert action.toolTip(), f"action {name} has no tooltip"
     for cls in (QLineEdit, QComboBox, QPlainTextEdit):
         for widget in window.findChildren(cls):
-            if widget.parent() is not None and type(widget.parent()).__name__ == "QComboBox":
-                continue  # the line edit inside an editable combo box shares its name
+            if isinstance(widget.parent(), QComboBox | QAbstractSpinBox):
+                continue  # the line edit inside an editable combo box or a date field shares its name
             assert widget.accessibleName(), f"unnamed {cls.__name__}"
     unnamed = [b.text() for b in window.findChildren(QAbstractButton)
                if not b.accessibleName() and not b.text() and b.isVisible()]
@@ -240,3 +240,39 @@ def test_splitter_and_geometry_are_restored_from_settings(qtbot, qloop, tmp_path
         assert w2.splitter.sizes() == sizes
     finally:
         close_window(qloop, w2)
+
+
+def test_keys_reach_every_details_tab_and_the_new_views(window, qtbot) -> None:
+    from aleph_gui.ui.details import TAB_NAMES
+
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.select_plugin("wasm-wat-text-tools")
+    window.table.setFocus()
+    shortcuts = {a.shortcut().toString(): a for a in window.tab_actions}
+    assert sorted(shortcuts) == sorted(f"Alt+{(n + 1) % 10}" for n in range(len(TAB_NAMES)))
+    for n, name in enumerate(TAB_NAMES):
+        qtbot.keyClick(window.table, Qt.Key(Qt.Key.Key_0 + (n + 1) % 10), Qt.KeyboardModifier.AltModifier)
+        assert window.details.tabText(window.details.currentIndex()).startswith(name)
+    qtbot.keyClick(window.table, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.skills_dock.isVisible() and window.skills.filter_edit.hasFocus()
+    qtbot.keyClick(window.skills.filter_edit, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+    assert window.hook_log.history and window.hook_dock.isVisible()
+    for name in ("Settings", "Services", "MCP servers", "Skills", "History", "Live"):
+        assert window.show_view(name), name
+    assert not window.show_view("Nonsense")
+
+
+def test_qt_calls_keep_none_alive(qapp) -> None:
+    """PySide6 6.12.0 on Python 3.11 loses a reference to None on every call that returns nothing; the
+    window makes hundreds a second and dies with 'Fatal Python error: none_dealloc' within minutes."""
+    import sys
+
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel()
+    before = sys.getrefcount(None)
+    for _ in range(1000):
+        label.setText("x")
+        label.update()
+    assert sys.getrefcount(None) - before > -100, "this PySide6 build leaks references to None"

@@ -1,4 +1,5 @@
-"""The details pane: Overview, Capabilities, Permissions, Hooks, Log, Problems and Try it tabs.
+"""The details pane: Overview, Capabilities, Permissions, Settings, Services, MCP servers, Hooks, Log,
+Problems and Try it tabs.
 
 Every tab renders a `PluginInfo` snapshot the main window hands over; buttons only emit signals
 (the main window turns them into manager calls).
@@ -23,7 +24,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QTabWidget,
-    QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -37,17 +37,18 @@ from aleph_gui.core.review import Enforcement
 from aleph_gui.core.trace import TraceRecord
 from aleph_gui.ui import theme
 from aleph_gui.ui.icons import icon
+from aleph_gui.ui.overview import WARN_COLOR, OverviewTab
 
 log = logging.getLogger(__name__)
 
-TAB_NAMES = ("Overview", "Capabilities", "Permissions", "Hooks", "Log", "Problems", "Try it")
+TAB_NAMES = ("Overview", "Capabilities", "Permissions", "Settings", "Services", "MCP servers", "Hooks", "Log",
+             "Problems", "Try it")
 KIND_TITLES = {
     "tool": "Tools", "hook": "Hooks", "channel": "Channels", "provider": "Providers", "http_route": "HTTP routes",
     "cli": "CLI commands", "service": "Services", "command": "Commands", "skill": "Skills", "agent": "Agents",
     "mcp_server": "MCP servers",
 }
 LOG_LINES_SHOWN = 2000
-RUNTIME_FACTS = ("runtime", "running", "pid", "calls", "failures", "timeouts", "restarts", "load_ms", "last_error")
 
 
 def _tree(parent: QWidget, name: str, headers: Sequence[str], stretch: int) -> QTreeWidget:
@@ -67,68 +68,6 @@ def _empty_item(text: str, columns: int) -> QTreeWidgetItem:
     item.setFlags(Qt.ItemFlag.ItemIsEnabled)
     item.setForeground(0, QColor("#7a7f87"))
     return item
-
-
-class OverviewTab(QWidget):
-    open_folder = Signal()
-    review = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.text = QTextBrowser(self)
-        self.text.setAccessibleName("Plugin overview")
-        self.text.setOpenLinks(False)
-        self.folder_button = QPushButton(icon("folder"), "Open &folder", self)
-        self.folder_button.setAccessibleName("Open the plugin's folder")
-        self.folder_button.setToolTip("Open the plugin's folder in the file manager (Ctrl+E)")
-        self.review_button = QPushButton(icon("review"), "&Review permissions…", self)
-        self.review_button.setAccessibleName("Review this plugin's permissions")
-        self.folder_button.clicked.connect(self.open_folder)
-        self.review_button.clicked.connect(self.review)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.folder_button)
-        buttons.addWidget(self.review_button)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.text, 1)
-        layout.addLayout(buttons)
-
-    def show_plugin(self, info: PluginInfo) -> None:
-        m = info.manifest
-        e = html.escape
-        color = theme.STATE_COLORS.get(info.state, "#7a7f87")
-        rows: list[tuple[str, str]] = [
-            ("State", f"<b style='color:{color}'>{e(theme.state_word(info.state))}</b>"
-                      + (f" — {e(info.state_reason)}" if info.state_reason else "")),
-            ("Id", e(info.id)),
-            ("Version", e(info.version or "—")),
-            ("Kind", e(theme.kind_word(info.kind))),
-            ("Format", e(info.format or "—") + (f" ({e(m.manifest_file)})" if m else "")),
-            ("Origin", e(theme.ORIGIN_WORDS.get(info.origin, info.origin))
-             + (f" — overridden by the {e(info.overridden_by)} copy" if info.overridden_by else "")),
-            ("Folder", e(str(info.path))),
-        ]
-        if m:
-            if m.entry:
-                rows.append(("Entry", e(m.entry)))
-            rows.append(("Publisher", e(m.author or "not stated")))
-            if m.homepage:
-                rows.append(("Homepage", e(m.homepage)))
-            rows.append(("Activation", e(m.activation)))
-        rows.append(("Risk", e(theme.RISK_WORDS.get(info.risk, info.risk))))
-        if info.grant is not None:
-            when = datetime.fromtimestamp(info.grant.granted_at).strftime("%Y-%m-%d %H:%M")
-            rows.append(("Approved", e(when)))
-        if info.runtime:
-            runtime = ", ".join(f"{k.replace('_', ' ')}: {info.runtime[k]}" for k in RUNTIME_FACTS
-                                if k in info.runtime and info.runtime[k] not in (None, ""))
-            rows.append(("Runtime", e(runtime)))
-        if info.problems:
-            rows.append(("Problems", f"{len(info.problems)} — see the Problems tab"))
-        description = e(m.description) if m and m.description else "<i>No description.</i>"
-        table = "".join(f"<tr><td style='padding-right:12px'><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
-        self.text.setHtml(f"<h2>{e(info.name)}</h2><p>{description}</p><table>{table}</table>")
-        self.review_button.setEnabled(info.manifest is not None)
 
 
 class CapabilitiesTab(QWidget):
@@ -234,6 +173,9 @@ class PermissionsTab(QWidget):
             text = "Built-in plugin: its permissions are approved with the app."
         elif info.state == "needs_review":
             text = "<b>Waiting for your approval.</b> Nothing new runs until you review these permissions."
+        elif info.trust_folder:
+            text = (f"<b>Its project folder {html.escape(info.trust_folder)} is not trusted.</b> Nothing of it runs "
+                    "until you trust the folder; then review these permissions.")
         elif info.grant is not None:
             when = datetime.fromtimestamp(info.grant.granted_at).strftime("%Y-%m-%d %H:%M")
             text = f"Approved on {when}."
@@ -241,8 +183,10 @@ class PermissionsTab(QWidget):
             text = "Not approved."
         else:
             text = "This plugin only writes to its own log; it needs no approval."
+        if info.approval_note:
+            text += f" <span style='color:{WARN_COLOR}'>⚠ {html.escape(info.approval_note)}.</span>"
         self.summary.setText(text)
-        self.review_button.setEnabled(info.manifest is not None and info.needs_approval)
+        self.review_button.setEnabled(info.manifest is not None and info.needs_approval and not info.trust_folder)
         self.revoke_button.setEnabled(info.grant is not None and not builtin)
 
 
@@ -351,22 +295,30 @@ class ProblemsTab(QWidget):
 
 
 class DetailsPane(QTabWidget):
-    """Tabs for the selected plugin; an explanatory page when nothing is selected."""
+    """Tabs for the selected plugin; an explanatory page when nothing is selected. The Settings, Services,
+    MCP servers and Try it panes talk to the manager themselves; the others render snapshots."""
 
-    def __init__(self, try_it: QWidget, parent: QWidget | None = None) -> None:
+    def __init__(self, try_it: Any, settings: Any, services: Any, mcp: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Plugin details")
         self.setDocumentMode(True)
+        self.setUsesScrollButtons(True)
         self.overview = OverviewTab(self)
         self.capabilities = CapabilitiesTab(self)
         self.permissions = PermissionsTab(self)
+        self.settings = settings
+        self.services = services
+        self.mcp = mcp
         self.hooks = HooksTab(self)
         self.log_tab = LogTab(self)
         self.problems = ProblemsTab(self)
         self.try_it = try_it
-        for widget, name in zip((self.overview, self.capabilities, self.permissions, self.hooks, self.log_tab,
-                                 self.problems, self.try_it), TAB_NAMES, strict=True):
+        for widget, name in zip((self.overview, self.capabilities, self.permissions, self.settings, self.services,
+                                 self.mcp, self.hooks, self.log_tab, self.problems, self.try_it), TAB_NAMES,
+                                strict=True):
             self.addTab(widget, name)
+        for n, name in enumerate(TAB_NAMES):
+            self.setTabToolTip(n, f"{name} (Alt+{(n + 1) % 10})")
         self.plugin_id: str | None = None
         self.setEnabled(False)
 
@@ -382,8 +334,9 @@ class DetailsPane(QTabWidget):
                     recent: Sequence[TraceRecord] = ()) -> None:
         if info is None:
             self.plugin_id = None
-            self.overview.text.setHtml("<h3>No plugin selected</h3><p>Select a plugin in the list to see what "
-                                       "it provides, what it may touch and what it is doing.</p>")
+            self.overview.show_nothing()
+            for pane in (self.settings, self.services, self.mcp):
+                pane.set_plugin(None)
             self.setEnabled(False)
             return
         changed = info.id != self.plugin_id
@@ -392,11 +345,19 @@ class DetailsPane(QTabWidget):
         self.overview.show_plugin(info)
         self.capabilities.show_plugin(info)
         self.permissions.show_plugin(info)
+        self.settings.set_plugin(info)
+        self.services.set_plugin(info, logs)
+        self.mcp.set_plugin(info)
         self.hooks.show_plugin(info, recent)
         if changed:
             self.log_tab.set_lines(logs)
         self.problems.show_plugin(info)
         problems = len(info.problems) + len(info.conflicts)
-        self.setTabText(5, f"Problems ({problems})" if problems else "Problems")
-        self.setTabIcon(5, icon("error") if any(p.severity == "error" for p in info.problems) else
+        at = self.indexOf(self.problems)
+        self.setTabText(at, f"Problems ({problems})" if problems else "Problems")
+        self.setTabIcon(at, icon("error") if any(p.severity == "error" for p in info.problems) else
                         icon("warning") if problems else icon(""))
+
+    def append_logs(self, entries: Sequence[PluginLog]) -> None:
+        self.log_tab.append(entries)
+        self.services.append_logs(entries)

@@ -1,8 +1,6 @@
-"""The live hook log: a ring of the last 100,000 handler calls, fed in batches per timer tick.
-
-Hook events can arrive at thousands per second, so rows are appended in one `beginInsertRows`
-batch per tick (the main window's tick), and the oldest rows fall off the front in one
-`beginRemoveRows` batch. Storage is a list plus a head offset so row lookups stay O(1).
+"""The hook log dock: Live (every call as it happens, fed in batches per timer tick) or History (the audit
+log the manager keeps in state.db, for a time range), with the same filters, pause / follow / clear,
+export as JSON Lines, and one line of activity at a glance (the slowest handler, the top blocker).
 """
 
 from __future__ import annotations
@@ -10,16 +8,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtCore import QDateTime, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QButtonGroup,
     QComboBox,
+    QDateTimeEdit,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -33,212 +31,59 @@ from PySide6.QtWidgets import (
 
 from aleph_gui.core.trace import TraceRecord
 from aleph_gui.ui import theme
+from aleph_gui.ui.activity_chart import GlanceLine
+from aleph_gui.ui.hook_log_model import (
+    COL_DECISION,
+    COL_DURATION,
+    COL_EVENT,
+    COL_PLUGIN,
+    COL_TIME,
+    DECISIONS,
+    RING_CAPACITY,
+    HookLogFilter,
+    HookLogModel,
+)
 from aleph_gui.ui.icons import icon
-from aleph_gui.ui.proxy import change_filter
 
 log = logging.getLogger(__name__)
 
-Index = QModelIndex | QPersistentModelIndex
-RING_CAPACITY = 100_000
-COLUMNS = ("Time", "Event", "Plugin", "Decision", "Duration", "Detail")
-COL_TIME, COL_EVENT, COL_PLUGIN, COL_DECISION, COL_DURATION, COL_DETAIL = range(6)
-DECISIONS = ("continue", "intercept", "block", "skipped")
-RATE_WINDOW_S = 60
 STATUS_REFRESH_S = 0.5
+HISTORY_LIMIT = 20_000  # newest rows of a range shown at once; a narrower range shows older ones
+RANGES = (("Last hour", 3600), ("Last 24 hours", 86_400), ("Last 7 days", 7 * 86_400), ("Custom range", 0))
+TIME_FORMAT = "yyyy-MM-dd HH:mm"
+HistorySource = Callable[..., list[TraceRecord]]  # manager.audit(limit, plugin=, event=, since=, until=)
 
 
-def detail(r: TraceRecord) -> str:
-    """The Detail column: handler, error, changed keys, and who asked."""
-    parts = [f"{r.handler}()"] if r.handler else []
-    if r.error:
-        parts.append(f"error: {r.error}")
-    if r.modified_keys:
-        parts.append("changed: " + ", ".join(r.modified_keys))
-    if r.client:
-        parts.append(f"from {r.client}")
-    return "  ".join(parts)
-
-
-def format_duration(us: int) -> str:
-    return f"{us} µs" if us < 1000 else f"{us / 1000:.1f} ms"
-
-
-class HookLogModel(QAbstractTableModel):
-    def __init__(self, capacity: int = RING_CAPACITY, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.capacity = capacity
-        self._rows: list[TraceRecord] = []
-        self._head = 0  # index in _rows of logical row 0
-        self._bold = QFont()
-        self._bold.setBold(True)
-        self._block_brush = QBrush(QColor(theme.BLOCK_ROW_LIGHT))
-        self._intercept_brush = QBrush(QColor(theme.INTERCEPT_ROW_LIGHT))
-        self.set_dark(theme.is_dark())
-
-    def set_dark(self, dark: bool) -> None:
-        self._block_brush = QBrush(QColor(theme.BLOCK_ROW_DARK if dark else theme.BLOCK_ROW_LIGHT))
-        self._intercept_brush = QBrush(QColor(theme.INTERCEPT_ROW_DARK if dark else theme.INTERCEPT_ROW_LIGHT))
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows) - self._head
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
-    def row(self, n: int) -> TraceRecord:
-        return self._rows[self._head + n]
-
-    def rows(self) -> list[TraceRecord]:
-        return self._rows[self._head:]
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        n = index.row()
-        if not 0 <= n < len(self._rows) - self._head:
-            return None
-        r = self._rows[self._head + n]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.ToolTipRole:
-            if col == COL_TIME:
-                return datetime.fromtimestamp(r.time).strftime("%H:%M:%S.%f")[:-3]
-            if col == COL_EVENT:
-                return r.event
-            if col == COL_PLUGIN:
-                return r.plugin
-            if col == COL_DECISION:
-                word = theme.DECISION_WORDS.get(r.decision, r.decision)
-                return f"{word} (error)" if r.error and role == Qt.ItemDataRole.DisplayRole else word
-            if col == COL_DURATION:
-                return format_duration(r.duration_us)
-            if col == COL_DETAIL:
-                return detail(r)
-            return None
-        if role == Qt.ItemDataRole.DecorationRole and col == COL_DECISION:
-            return icon("error" if r.error and r.decision != "block" else r.decision)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            if r.decision == "block":
-                return self._block_brush
-            if r.decision == "intercept":
-                return self._intercept_brush
-            return None
-        if role == Qt.ItemDataRole.FontRole and r.decision == "block":
-            return self._bold
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == COL_DURATION:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def append_batch(self, batch: Sequence[TraceRecord]) -> None:
-        """Add rows at the end in one insert; drop the oldest in one remove when over capacity."""
-        if not batch:
-            return
-        if len(batch) > self.capacity:
-            batch = batch[-self.capacity:]
-        count = len(self._rows) - self._head
-        overflow = count + len(batch) - self.capacity
-        if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
-            self._head += overflow
-            self.endRemoveRows()
-            count -= overflow
-        self.beginInsertRows(QModelIndex(), count, count + len(batch) - 1)
-        self._rows.extend(batch)
-        self.endInsertRows()
-        if self._head >= self.capacity:  # compact: logical rows are unchanged, so no signal
-            del self._rows[:self._head]
-            self._head = 0
-
-    def clear(self) -> None:
-        self.beginResetModel()
-        self._rows = []
-        self._head = 0
-        self.endResetModel()
-
-
-class HookLogFilter(QSortFilterProxyModel):
-    """Filters by event (substring), plugin (substring) and decision (exact, or 'error')."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.event_text = ""
-        self.plugin_text = ""
-        self.decision_value = ""
-
-    def set_filters(self, event: str | None = None, plugin: str | None = None,
-                    decision: str | None = None) -> None:
-        def apply() -> None:
-            if event is not None:
-                self.event_text = event.strip().lower()
-            if plugin is not None:
-                self.plugin_text = plugin.strip().lower()
-            if decision is not None:
-                self.decision_value = decision
-
-        change_filter(self, apply)
-
-    @property
-    def active(self) -> bool:
-        return bool(self.event_text or self.plugin_text or self.decision_value)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        if not (self.event_text or self.plugin_text or self.decision_value):
-            return True
-        model = self.sourceModel()
-        assert isinstance(model, HookLogModel)
-        r = model.row(source_row)
-        if self.event_text and self.event_text not in r.event.lower():
-            return False
-        if self.plugin_text and self.plugin_text not in r.plugin.lower():
-            return False
-        if self.decision_value == "error":
-            return bool(r.error)
-        return not self.decision_value or r.decision == self.decision_value
-
-
-class HookRate:
-    """Hook calls per plugin over the last minute, counted in one-second buckets."""
-
-    def __init__(self, window_s: int = RATE_WINDOW_S) -> None:
-        self.window_s = window_s
-        self._buckets: dict[str, dict[int, int]] = {}
-
-    def add(self, plugin: str, when: float) -> None:
-        buckets = self._buckets.setdefault(plugin, {})
-        second = int(when)
-        buckets[second] = buckets.get(second, 0) + 1
-
-    def counts(self, now: float | None = None) -> dict[str, int]:
-        oldest = int(now if now is not None else time.time()) - self.window_s
-        out: dict[str, int] = {}
-        for plugin, buckets in list(self._buckets.items()):
-            for second in [s for s in buckets if s <= oldest]:
-                del buckets[second]
-            if buckets:
-                out[plugin] = sum(buckets.values())
-            else:
-                del self._buckets[plugin]
-        return out
+def when(t: float) -> str:
+    return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
 
 
 class HookLogPanel(QWidget):
-    """The dock's content: filters, pause / follow / clear / export, and the table."""
+    """The dock's content: Live / History switch, filters, actions, the table."""
 
     def __init__(self, parent: QWidget | None = None, capacity: int = RING_CAPACITY) -> None:
         super().__init__(parent)
         self.model = HookLogModel(capacity, self)
+        self.history_model = HookLogModel(HISTORY_LIMIT, self, with_date=True)
+        self.history_source: HistorySource | None = None
+        self.history_loaded = False
         # The filter proxy is attached only while a filter is set: attached, it runs Python for
         # every streamed row, which is most of the UI thread's work at thousands of calls a second.
         self.proxy = HookLogFilter(self)
         self._held: list[TraceRecord] = []  # rows that arrived while paused
         self._status_shown = 0.0
         self._status_dirty = False
+        self._history_note = ""
         self.export_dialog: QFileDialog | None = None
+
+        self.live_button = self._tool("live", "Live", "Show calls as they happen", checkable=True)
+        self.history_button = self._tool("history", "History", "Show past calls from the audit log (Ctrl+H)",
+                                         checkable=True)
+        self.live_button.setChecked(True)
+        modes = QButtonGroup(self)
+        modes.setExclusive(True)
+        modes.addButton(self.live_button)
+        modes.addButton(self.history_button)
 
         self.event_filter = QLineEdit(self)
         self.event_filter.setPlaceholderText("Event…")
@@ -259,9 +104,20 @@ class HookLogPanel(QWidget):
         self.follow_button = self._tool("follow", "Follow", "Keep the newest call in view", checkable=True)
         self.follow_button.setChecked(True)
         self.clear_button = self._tool("clear", "Clear", "Clear the hook log")
+        self.range_combo = QComboBox(self)
+        self.range_combo.setAccessibleName("Time range of the history")
+        for label, seconds in RANGES:
+            self.range_combo.addItem(label, seconds)
+        self.range_combo.setCurrentIndex(1)
+        self.since_edit = self._time_edit("History from")
+        self.until_edit = self._time_edit("History until")
+        self.refresh_button = self._tool("reload", "Refresh", "Read the history again")
         self.export_button = self._tool("export", "Export…", "Export the shown calls as JSON Lines")
         self.status = QLabel("No hook calls yet", self)
         self.status.setAccessibleName("Hook log status")
+        self.glance = GlanceLine(self)
+        self.glance.setAccessibleName("Activity at a glance")
+        self.glance.hide()
 
         self.view = QTableView(self)
         self.view.setModel(self.model)
@@ -280,13 +136,15 @@ class HookLogPanel(QWidget):
 
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        for w in (self.event_filter, self.plugin_filter, self.decision_filter, self.pause_button,
-                  self.follow_button, self.clear_button, self.export_button):
+        for w in (self.live_button, self.history_button, self.event_filter, self.plugin_filter,
+                  self.decision_filter, self.pause_button, self.follow_button, self.clear_button, self.range_combo,
+                  self.since_edit, self.until_edit, self.refresh_button, self.export_button):
             bar.addWidget(w)
         bar.addWidget(self.status, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
+        layout.addWidget(self.glance)
         layout.addWidget(self.view)
 
         self.event_filter.textChanged.connect(lambda t: self._refilter(event=t))
@@ -297,6 +155,10 @@ class HookLogPanel(QWidget):
         self.follow_button.toggled.connect(lambda on: on and self.view.scrollToBottom())
         self.clear_button.clicked.connect(self.clear)
         self.export_button.clicked.connect(self.ask_export)
+        self.history_button.toggled.connect(self.set_history)
+        self.range_combo.currentIndexChanged.connect(lambda _n: self._range_changed())
+        self.refresh_button.clicked.connect(self.load_history)
+        self._show_mode_controls()
 
     def _tool(self, icon_name: str, text: str, tip: str, checkable: bool = False) -> QToolButton:
         b = QToolButton(self)
@@ -308,7 +170,62 @@ class HookLogPanel(QWidget):
         b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         return b
 
-    # -- feeding ---------------------------------------------------------------------------
+    def _time_edit(self, name: str) -> QDateTimeEdit:
+        edit = QDateTimeEdit(self)
+        edit.setDisplayFormat(TIME_FORMAT)
+        edit.setCalendarPopup(True)
+        edit.setAccessibleName(name)
+        edit.setToolTip(name)
+        edit.dateTimeChanged.connect(lambda _t: self._custom_edited())
+        return edit
+
+    # -- mode --------------------------------------------------------------------------------
+    @property
+    def history(self) -> bool:
+        return self.history_button.isChecked()
+
+    def active_model(self) -> HookLogModel:
+        return self.history_model if self.history else self.model
+
+    def set_history(self, on: bool) -> None:
+        """Switch between the live stream and the audit history (read when first shown)."""
+        if self.history_button.isChecked() != on:
+            (self.history_button if on else self.live_button).setChecked(True)
+            return
+        self._show_mode_controls()
+        self._attach()
+        if on and not self.history_loaded:
+            self.load_history()
+        else:
+            self.show_status()
+
+    def _show_mode_controls(self) -> None:
+        history = self.history
+        self.view.horizontalHeader().resizeSection(COL_TIME, 178 if history else 100)  # history shows dates
+        for w in (self.pause_button, self.follow_button, self.clear_button):
+            w.setVisible(not history)
+        custom = history and self.range_combo.currentData() == 0
+        self.range_combo.setVisible(history)
+        self.refresh_button.setVisible(history)
+        self.since_edit.setVisible(custom)
+        self.until_edit.setVisible(custom)
+        self.export_button.setToolTip("Export the shown " + ("history" if history else "calls") + " as JSON Lines")
+
+    def _attach(self) -> None:
+        """Point the table at the active model, through the filter proxy only while a filter is set."""
+        model = self.active_model()
+        if self.proxy.active:
+            if self.proxy.sourceModel() is not model:
+                self.proxy.setSourceModel(model)
+            if self.view.model() is not self.proxy:
+                self.view.setModel(self.proxy)
+        else:
+            if self.view.model() is not model:
+                self.view.setModel(model)
+            if self.proxy.sourceModel() is not None:
+                self.proxy.setSourceModel(None)
+
+    # -- live feeding ------------------------------------------------------------------------
     @property
     def paused(self) -> bool:
         return self.pause_button.isChecked()
@@ -322,7 +239,7 @@ class HookLogPanel(QWidget):
             self.show_status()
             return
         self.model.append_batch(rows)
-        if rows and self.follow_button.isChecked():
+        if rows and self.follow_button.isChecked() and not self.history:
             self.view.scrollToBottom()
         self._status_dirty = True
         self.flush_status()
@@ -347,24 +264,95 @@ class HookLogPanel(QWidget):
         self.model.clear()
         self.show_status()
 
+    def set_glance(self, text: str) -> None:
+        """One line of activity at a glance (empty hides it)."""
+        self.glance.setText(text)
+        if self.glance.isVisibleTo(self) != bool(text):
+            self.glance.setVisible(bool(text))
+
+    # -- history -----------------------------------------------------------------------------
+    def time_range(self) -> tuple[float, float | None]:
+        """(since, until) of the chosen range; until None = up to now."""
+        seconds = self.range_combo.currentData()
+        if seconds:
+            return time.time() - seconds, None
+        since = self.since_edit.dateTime().toSecsSinceEpoch()
+        until = self.until_edit.dateTime().toSecsSinceEpoch() + 60  # the shown minute is included
+        return float(since), float(until)
+
+    def _range_changed(self) -> None:
+        if self.range_combo.currentData() == 0:
+            now = QDateTime.currentDateTime()
+            for edit, value in ((self.since_edit, now.addDays(-1)), (self.until_edit, now)):
+                edit.blockSignals(True)
+                edit.setDateTime(value)
+                edit.blockSignals(False)
+        self._show_mode_controls()
+        if self.history:
+            self.load_history()
+
+    def _custom_edited(self) -> None:
+        if self.history and self.range_combo.currentData() == 0:
+            self.load_history()
+
+    def load_history(self) -> bool:
+        """Read the chosen range from the audit log (the newest HISTORY_LIMIT rows of it)."""
+        source = self.history_source
+        if source is None:
+            self._history_note = "History is not available here."
+            self.show_status()
+            return False
+        since, until = self.time_range()
+        self.status.setText("Loading history…")
+        self.status.repaint()  # the read below holds the UI thread for a moment: say so first
+        try:
+            records = source(HISTORY_LIMIT, since=since, until=until)
+        except Exception as exc:  # a locked or damaged database: say it, keep the window
+            log.exception("reading the audit history failed")
+            self._history_note = f"Could not read the history: {exc}"
+            self.history_model.set_rows([])
+            self.show_status()
+            return False
+        # oldest first by time: the log is in the order rows were written, and writers (the window, the
+        # CLI, a previous session) need not agree on that
+        self.history_model.set_rows(sorted(records, key=lambda r: r.time))
+        self.history_loaded = True
+        span = f"between {when(since)} and {when(until) if until else 'now'}"
+        if not records:
+            self._history_note = f"No calls recorded {span}."
+        elif len(records) >= HISTORY_LIMIT:
+            self._history_note = (f"the newest {len(records):,} calls {span}; narrow the range to see older "
+                                  "ones")
+        else:
+            self._history_note = f"{len(records):,} calls {span}"
+        self._attach()
+        self.view.scrollToBottom()
+        self.show_status()
+        return True
+
+    # -- filters and status ------------------------------------------------------------------
     def _refilter(self, **filters: str) -> None:
         self.proxy.set_filters(**filters)
-        if self.proxy.active and self.proxy.sourceModel() is None:
-            self.proxy.setSourceModel(self.model)
-            self.view.setModel(self.proxy)
-        elif not self.proxy.active and self.proxy.sourceModel() is not None:
-            self.view.setModel(self.model)
-            self.proxy.setSourceModel(None)
+        self._attach()
         self.show_status()
 
     def shown_rows(self) -> list[TraceRecord]:
         """The rows the table shows, oldest first (filters applied)."""
-        if not self.proxy.active or self.proxy.sourceModel() is None:
-            return self.model.rows()
-        return [self.model.row(self.proxy.mapToSource(self.proxy.index(n, 0)).row())
+        model = self.active_model()
+        if not self.proxy.active or self.proxy.sourceModel() is not model:
+            return model.rows()
+        return [model.row(self.proxy.mapToSource(self.proxy.index(n, 0)).row())
                 for n in range(self.proxy.rowCount())]
 
     def show_status(self) -> None:
+        if self.history:
+            text = self._history_note
+            if self.proxy.active and self.history_model.rowCount():
+                text = f"{self.proxy.rowCount():,} shown of " + text
+            self.status.setText(text)
+            self._status_shown = time.monotonic()
+            self._status_dirty = False
+            return
         total = self.model.rowCount()
         if total == 0 and not self._held:
             text = "No hook calls yet — fire an event from Try it, or wait for plugins to be called"
@@ -380,8 +368,9 @@ class HookLogPanel(QWidget):
 
     # -- export ----------------------------------------------------------------------------
     def ask_export(self) -> None:
-        dialog = QFileDialog(self, "Export hook log", str(Path.home() / "hook-log.jsonl"),
-                             "JSON Lines (*.jsonl);;All files (*)")
+        name = "hook-history.jsonl" if self.history else "hook-log.jsonl"
+        dialog = QFileDialog(self, "Export hook history" if self.history else "Export hook log",
+                             str(Path.home() / name), "JSON Lines (*.jsonl);;All files (*)")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
         dialog.fileSelected.connect(lambda path: self.export_jsonl(Path(path)))
@@ -391,9 +380,13 @@ class HookLogPanel(QWidget):
     def export_jsonl(self, path: Path) -> int:
         """Write the shown rows (filters applied), oldest first, one JSON object per line."""
         n = 0
-        with path.open("w", encoding="utf-8") as out:
-            for row in self.shown_rows():
-                out.write(json.dumps(row.to_json()) + "\n")
-                n += 1
+        try:
+            with path.open("w", encoding="utf-8") as out:
+                for row in self.shown_rows():
+                    out.write(json.dumps(row.to_json()) + "\n")
+                    n += 1
+        except OSError as exc:
+            self.status.setText(f"Could not export to {path}: {exc.strerror or exc}")
+            return 0
         self.status.setText(f"Exported {n:,} calls to {path}")
         return n

@@ -1,4 +1,4 @@
-"""The main window: plugin table + details, live hook log dock, review bar, safe-mode banner.
+"""The main window: plugin table + details, hook log and skills docks, review / trust / safe-mode bars.
 
 Manager events arrive on the asyncio loop (and trace records may arrive from worker threads),
 so every event is appended to a queue and applied once per QTimer tick: hook rows as one batch
@@ -15,24 +15,20 @@ import sys
 import time
 from collections import deque
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QDockWidget,
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -42,17 +38,22 @@ from PySide6.QtWidgets import (
 )
 
 from aleph_gui.core import events as ev
+from aleph_gui.core.activity import Activity
 from aleph_gui.core.errors import AlephError, UnknownPlugin
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.core.trace import TraceRecord
 from aleph_gui.ui import theme
 from aleph_gui.ui.actions import Actions, build_actions
-from aleph_gui.ui.banner import banner_layout
-from aleph_gui.ui.details import DetailsPane
-from aleph_gui.ui.hook_log import HookLogPanel, HookRate
+from aleph_gui.ui.activity_chart import SparklineDelegate
+from aleph_gui.ui.banner import MessageBar, SafeModeBanner, TrustBanner
+from aleph_gui.ui.details import TAB_NAMES, DetailsPane
+from aleph_gui.ui.hook_log import HookLogPanel
+from aleph_gui.ui.hook_log_model import HookRate
 from aleph_gui.ui.icons import app_icon, icon
+from aleph_gui.ui.mcp_pane import McpPane
 from aleph_gui.ui.plugin_table import (
+    COL_ACTIVITY,
     COL_KIND,
     COL_NAME,
     COL_RISK,
@@ -63,6 +64,11 @@ from aleph_gui.ui.plugin_table import (
     PluginTableModel,
 )
 from aleph_gui.ui.review_dialog import ReviewBar, ReviewDialog
+from aleph_gui.ui.services_pane import ServicesPane
+from aleph_gui.ui.settings_pane import SettingsPane
+from aleph_gui.ui.skills_browser import SkillsBrowser
+from aleph_gui.ui.window_actions import WindowActions
+from aleph_gui.ui.window_views import ACTIVITY_REFRESH_S, INSPECT_DELAY_MS, SKILLS_REFRESH_S, WindowViews
 
 log = logging.getLogger(__name__)
 
@@ -74,61 +80,7 @@ ORG_NAME = "Aleph"
 APP_NAME = "Extension Manager"
 
 
-class MessageBar(QFrame):
-    """A dismissible one-line message (errors of actions) that never blocks like a modal box."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("messageBar")
-        self.icon_label = QLabel(self)
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setAccessibleName("Message")
-        close = QPushButton("Dismiss", self)
-        close.setAccessibleName("Dismiss the message")
-        close.clicked.connect(self.hide)
-        banner_layout(self, self.icon_label, self.label, close)
-        self.hide()
-
-    def show_message(self, text: str, error: bool = True) -> None:
-        border, back, fore = ("#c0392b", "#fde2e0", "#5a0d06") if error else ("#2e8b57", "#e2f5ea", "#0d3d22")
-        self.setStyleSheet(f"#messageBar {{ background: {back}; border: 1px solid {border}; border-radius: 4px; }}"
-                           f"#messageBar QLabel {{ color: {fore}; }}")
-        self.icon_label.setPixmap(icon("error" if error else "enabled").pixmap(18, 18))
-        self.label.setText(text)
-        self.show()
-
-    def text(self) -> str:
-        return self.label.text() if self.isVisible() else ""
-
-
-class SafeModeBanner(QFrame):
-    leave = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("safeModeBanner")
-        self.setStyleSheet("#safeModeBanner { background: #dfe9fb; border: 1px solid #3b73c4; border-radius: 4px; }"
-                           "#safeModeBanner QLabel { color: #0f2a57; }")
-        pic = QLabel(self)
-        pic.setPixmap(icon("safe_mode").pixmap(20, 20))
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
-        self.label.setAccessibleName("Safe mode")
-        button = QPushButton("Leave safe mode", self)
-        button.setAccessibleName("Leave safe mode and run your plugins again")
-        button.clicked.connect(self.leave)
-        banner_layout(self, pic, self.label, button)
-        self.hide()
-
-    def set_count(self, off: int) -> None:
-        self.label.setText(f"<b>Safe mode is on.</b> Only built-in plugins run; {off} of your user and project "
-                           "plugins are turned off so you can find one that misbehaves. Nothing was changed on "
-                           "disk or in your approvals.")
-
-
-class MainWindow(QMainWindow):
+class MainWindow(WindowActions, WindowViews, QMainWindow):
     """`start()` starts the manager; `ticked` fires after each batch of events was applied."""
 
     ticked = Signal()
@@ -146,6 +98,11 @@ class MainWindow(QMainWindow):
         self.start_error = ""
         self.review_dialog: ReviewDialog | None = None
         self.confirm_box: QMessageBox | None = None
+        self.activity = Activity()
+        self._activity_version: tuple[int, int] = (-1, -1)
+        self._activity_refreshed = 0.0
+        self._skills_dirty = True
+        self._skills_refreshed = 0.0
         self.file_dialog: QFileDialog | None = None
         self.setWindowTitle("Aleph Extension Manager")
         self.setWindowIcon(app_icon())
@@ -158,6 +115,10 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._update_placeholder()
         self._selection_changed()
+        self.inspect_timer = QTimer(self)
+        self.inspect_timer.setSingleShot(True)
+        self.inspect_timer.setInterval(INSPECT_DELAY_MS)
+        self.inspect_timer.timeout.connect(lambda: self.spawn(self.inspect_selected()))
         self.timer = QTimer(self)
         self.timer.setInterval(tick_ms)
         self.timer.timeout.connect(self.apply_pending)
@@ -198,10 +159,12 @@ class MainWindow(QMainWindow):
         chips = ChipDelegate(self.table)
         self.table.setItemDelegateForColumn(COL_KIND, chips)
         self.table.setItemDelegateForColumn(COL_RISK, chips)
+        self.table.setItemDelegateForColumn(COL_ACTIVITY, SparklineDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(40)
-        for col, width in ((COL_STATUS, 125), (2, 62), (COL_KIND, 82), (4, 70), (COL_RISK, 80), (6, 70), (7, 105)):
+        for col, width in ((COL_STATUS, 125), (2, 62), (COL_KIND, 82), (4, 70), (COL_RISK, 80), (6, 70),
+                           (COL_ACTIVITY, 120)):
             header.resizeSection(col, width)
 
         self.placeholder = QLabel(self)
@@ -223,7 +186,12 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.table_stack, 1)
 
         self.try_it = TryItPanel(self.manager, self)
-        self.details = DetailsPane(self.try_it, self)
+        self.settings_pane = SettingsPane(self.manager, self)
+        self.services_pane = ServicesPane(self.manager, self)
+        self.mcp_pane = McpPane(self.manager, self)
+        self.try_it.known_mcp_tools = self.mcp_pane.known_tools
+        self.try_it.remember_mcp_tools = self.mcp_pane.remember
+        self.details = DetailsPane(self.try_it, self.settings_pane, self.services_pane, self.mcp_pane, self)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(left)
@@ -233,38 +201,67 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
 
         self.safe_banner = SafeModeBanner(self)
+        self.trust_banner = TrustBanner(self)
         self.review_bar = ReviewBar(self)
         self.message_bar = MessageBar(self)
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addWidget(self.safe_banner)
+        layout.addWidget(self.trust_banner)
         layout.addWidget(self.review_bar)
         layout.addWidget(self.message_bar)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
         self.hook_log = HookLogPanel(self)
-        self.hook_dock = QDockWidget("Live hook log", self)
+        self.hook_log.history_source = self.manager.audit
+        self.hook_dock = QDockWidget("Hook log", self)
         self.hook_dock.setObjectName("hookLogDock")
-        self.hook_dock.setAccessibleName("Live hook log")
+        self.hook_dock.setAccessibleName("Hook log")
         self.hook_dock.setWidget(self.hook_log)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.hook_dock)
+        self.skills = SkillsBrowser(self)
+        self.skills_dock = QDockWidget("Skills, commands and agents", self)
+        self.skills_dock.setObjectName("skillsDock")
+        self.skills_dock.setAccessibleName("Skills, commands and agents")
+        self.skills_dock.setWidget(self.skills)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.skills_dock)
+        self.tabifyDockWidget(self.hook_dock, self.skills_dock)
+        self.hook_dock.raise_()
         self.statusBar().showMessage("Starting…")
 
     def _build_menus(self, a: Actions) -> None:
         bar = self.menuBar()
         plugin = bar.addMenu("&Plugin")
+        self.untrust_action = QAction("Stop &trusting this project folder", self)
+        self.untrust_action.setToolTip("The plugins of this project folder stop running until you trust it again")
         for act in (a.toggle_enabled, a.reload, a.reload_all, None, a.review, a.open_folder, None, a.install_zip,
-                    a.install_folder, a.uninstall, None, a.quit):
+                    a.install_folder, a.uninstall, None, self.untrust_action, None, a.quit):
             plugin.addSeparator() if act is None else plugin.addAction(act)
         view = bar.addMenu("&View")
         view.addAction(a.find)
         view.addAction(a.try_it)
         log_toggle = self.hook_dock.toggleViewAction()
         log_toggle.setShortcut("Ctrl+L")
-        log_toggle.setText("Live &hook log")
+        log_toggle.setText("&Hook log")
         view.addAction(log_toggle)
+        self.history_action = QAction("Hook &history", self)
+        self.history_action.setShortcut("Ctrl+H")
+        self.history_action.setToolTip("Past hook calls from the audit log (Ctrl+H)")
+        view.addAction(self.history_action)
+        self.skills_action = QAction("S&kills, commands and agents", self)
+        self.skills_action.setShortcut("Ctrl+Shift+K")
+        self.skills_action.setToolTip("Browse every skill, command and agent (Ctrl+Shift+K)")
+        view.addAction(self.skills_action)
+        self.addActions([self.history_action, self.skills_action])
+        self.tab_actions: list[QAction] = []
+        for n, name in enumerate(TAB_NAMES):  # Alt+1 … Alt+0 jump to a details tab
+            act = QAction(f"Show {name}", self)
+            act.setShortcut(QKeySequence(f"Alt+{(n + 1) % 10}"))
+            act.triggered.connect(lambda _c=False, tab=name: self.show_view(tab))
+            self.addAction(act)
+            self.tab_actions.append(act)
         view.addAction(a.dark_theme)
         view.addSeparator()
         view.addAction(a.safe_mode)
@@ -298,6 +295,15 @@ class MainWindow(QMainWindow):
         a.dark_theme.toggled.connect(self.set_dark)
         a.quit.triggered.connect(self.close)
         self.review_bar.review_requested.connect(self.open_review)
+        self.trust_banner.trust.connect(lambda folder: self.spawn(self.set_trusted(folder, True)))
+        self.trust_banner.details.connect(self.show_trust_details)
+        self.untrust_action.triggered.connect(lambda: self.spawn(self.set_trusted(None, False)))
+        self.history_action.triggered.connect(lambda: self.show_view("History"))
+        self.skills_action.triggered.connect(lambda: self.show_view("Skills"))
+        self.skills_dock.visibilityChanged.connect(lambda visible: visible and self._refresh_skills(force=True))
+        self.mcp_pane.try_tool.connect(self.try_tool)
+        self.settings_pane.saved.connect(lambda _pid: self.apply_pending())
+        self.services_pane.changed.connect(lambda _pid: self.apply_pending())
         self.safe_banner.leave.connect(lambda: a.safe_mode.setChecked(False))
         self.details.overview.open_folder.connect(self.open_folder)
         self.details.overview.review.connect(lambda: self.open_review(self.selected_id()))
@@ -359,6 +365,7 @@ class MainWindow(QMainWindow):
             self._update_placeholder()
             return False
         self.apply_pending()
+        self._seed_activity()
         # What start-up built lives as long as the window; moving it out of the collector's
         # generations keeps full GC passes short, so streaming hook rows cause no visible stalls.
         gc.freeze()
@@ -407,6 +414,7 @@ class MainWindow(QMainWindow):
             return
         hook_rows: list[TraceRecord] = []
         changed: set[str] = set()
+        ready = False
         logs: list[ev.PluginLog] = []
         full = False
         rate = self._rate
@@ -419,12 +427,27 @@ class MainWindow(QMainWindow):
                 logs.append(event)
             elif isinstance(event, (ev.Ready, ev.PluginAdded, ev.PluginRemoved)):
                 full = True
+                self._skills_dirty = True
                 if isinstance(event, ev.Ready):
                     self.ready = True
+                    ready = True
             elif event.id:
                 changed.add(event.id)
+            elif type(event) is ev.PluginChanged:  # id "": the standalone skills folders changed
+                self._skills_dirty = True
         if hook_rows:
             self.hook_log.add_rows(hook_rows)
+            self.activity.add_many(hook_rows)
+        if changed:
+            self._skills_dirty = True
+            for plugin_id in changed:
+                self.services_pane.observe(plugin_id)
+        if ready:  # what runs at start-up has no "since"; every later change has one
+            by_plugin: dict[str, list[dict[str, Any]]] = {}
+            for svc in self.manager.services():
+                by_plugin.setdefault(svc["plugin"], []).append(svc)
+            for plugin_id, services in by_plugin.items():
+                self.services_pane.observe(plugin_id, services)
         if full or len(changed) > TARGETED_UPDATES_MAX:
             self.model.sync(self.manager.plugins())
         else:
@@ -442,7 +465,7 @@ class MainWindow(QMainWindow):
         if logs and selected:
             mine = [line for line in logs if line.id == selected]
             if mine:
-                self.details.log_tab.append(mine)
+                self.details.append_logs(mine)
         self._refresh_rates()
         self.ticked.emit()
 
@@ -450,12 +473,25 @@ class MainWindow(QMainWindow):
         now = time.monotonic()
         if now - self._rate_refreshed >= RATE_REFRESH_S:
             self._rate_refreshed = now
-            self.model.set_hook_counts(self._rate.counts())
+            # its own turn of the event loop: not on top of this tick's batch of hook-log rows
+            QTimer.singleShot(0, lambda: self.model.set_hook_counts(self._rate.counts()))
+        if now - self._activity_refreshed >= ACTIVITY_REFRESH_S:
+            self.refresh_activity_soon()
+        if self._skills_dirty and now - self._skills_refreshed >= SKILLS_REFRESH_S:
+            self._refresh_skills()
 
     def _after_plugins_changed(self) -> None:
         infos = self.model.infos()
-        pending = [(i.id, i.name) for i in infos if i.state == "needs_review"]
+        # plugins of an untrusted project folder are not offered for review: the folder comes first
+        pending = [(i.id, i.name) for i in infos if i.state == "needs_review" and not i.trust_folder]
         self.review_bar.set_pending(pending)
+        untrusted: dict[str, list[str]] = {}
+        for i in infos:
+            if i.trust_folder and i.state != "overridden":
+                untrusted.setdefault(i.trust_folder, []).append(i.name)
+        folder = next(iter(sorted(untrusted)), None)
+        self.trust_banner.set_untrusted(folder, untrusted.get(folder, []) if folder else [])
+        self.untrust_action.setEnabled(self.manager.project_folder is not None and self.manager.is_trusted())
         if self.manager.safe_mode:
             self.safe_banner.set_count(sum(1 for i in infos if i.origin != "builtin" and i.state == "disabled"))
         self.safe_banner.setVisible(self.manager.safe_mode)
@@ -486,11 +522,14 @@ class MainWindow(QMainWindow):
     def _summary(self) -> str:
         infos = self.model.infos()
         running = sum(1 for i in infos if i.state == "enabled")
-        review = sum(1 for i in infos if i.state == "needs_review")
+        review = sum(1 for i in infos if i.state == "needs_review" and not i.trust_folder)
+        untrusted = sum(1 for i in infos if i.trust_folder and i.state != "overridden")
         broken = sum(1 for i in infos if i.state in ("invalid", "failed", "crashed"))
         parts = [f"{len(infos)} plugins", f"{running} enabled"]
         if review:
             parts.append(f"{review} need review")
+        if untrusted:
+            parts.append(f"{untrusted} wait for a trusted folder")
         if broken:
             parts.append(f"{broken} with errors")
         return " · ".join(parts)
@@ -522,11 +561,19 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
         self.table.scrollTo(index)
+        self.inspect_soon()
         return True
 
     def _selection_changed(self) -> None:
         self._refresh_details()
         self._update_actions()
+        self.refresh_activity(force=True)
+        self.inspect_soon()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.inspect_soon()
+        super().changeEvent(event)
 
     def _refresh_details(self) -> None:
         info = self.selected_info()
@@ -553,145 +600,6 @@ class MainWindow(QMainWindow):
             self.acts.toggle_enabled.setText("&Disable" if on else "&Enable")
             self.acts.toggle_enabled.setIcon(icon("disabled" if on else "enabled"))
             self.acts.uninstall.setEnabled(has and info.origin != "builtin")
-            self.acts.review.setEnabled(has and (info.state == "needs_review" or info.needs_approval))
+            self.acts.review.setEnabled(has and (info.state == "needs_review" or info.needs_approval)
+                                        and not info.trust_folder)
 
-    # -- actions ---------------------------------------------------------------------------------
-    async def toggle_selected(self) -> None:
-        info = self.selected_info()
-        if info is None or info.state == "overridden":
-            return
-        if info.state == "disabled":
-            await self._run(f"Enabling {info.name}", self.manager.enable(info.id))
-        else:
-            await self._run(f"Disabling {info.name}", self.manager.disable(info.id))
-
-    async def reload_selected(self) -> None:
-        info = self.selected_info()
-        if info is not None:
-            await self._run(f"Reloading {info.name}", self.manager.reload(info.id))
-
-    async def reload_all(self) -> None:
-        await self._run("Reloading all plugins", self.manager.reload_all())
-
-    async def revoke_selected(self) -> None:
-        info = self.selected_info()
-        if info is not None:
-            await self._run(f"Revoking {info.name}'s approval", self.manager.revoke(info.id))
-
-    async def install(self, path: Path) -> PluginInfo | None:
-        result = await self._run(f"Installing {path.name}", self.manager.install(path))
-        if isinstance(result, PluginInfo):
-            self.message_bar.show_message(
-                f"Installed {result.name} {result.version}." + (" Review its permissions to run it."
-                                                                 if result.state == "needs_review" else ""),
-                error=False)
-            self.select_plugin(result.id)
-            return result
-        return None
-
-    async def set_safe_mode(self, on: bool) -> None:
-        if self.manager.safe_mode == on:
-            return
-        await self._run("Turning safe mode " + ("on" if on else "off"), self.manager.set_safe_mode(on))
-        self._after_plugins_changed()
-
-    def set_dark(self, dark: bool) -> None:
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            theme.apply_theme(app, "dark" if dark else "light")
-        self.hook_log.model.set_dark(dark)
-        self._refresh_details()
-
-    def open_folder(self) -> None:
-        info = self.selected_info()
-        if info is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(info.path)))
-
-    def ask_install(self, folder: bool) -> None:
-        dialog = QFileDialog(self, "Install plugin from folder" if folder else "Install plugin from .zip")
-        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
-        if folder:
-            dialog.setFileMode(QFileDialog.FileMode.Directory)
-            dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        else:
-            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-            dialog.setNameFilter("Plugin archives (*.zip)")
-        dialog.fileSelected.connect(lambda path: self.spawn(self.install(Path(path))))
-        self.file_dialog = dialog
-        dialog.open()
-
-    def ask_uninstall(self) -> None:
-        info = self.selected_info()
-        if info is None or info.origin == "builtin" or info.state == "overridden":
-            return
-        box = QMessageBox(QMessageBox.Icon.Warning, "Uninstall plugin",
-                          f"Remove {info.name} ({info.id}) and delete its folder?\n\n{info.path}\n\n"
-                          "Its approvals and settings are forgotten too.",
-                          QMessageBox.StandardButton.Cancel, self)
-        remove = box.addButton("Uninstall", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAccessibleName("Confirm uninstall")
-
-        def done() -> None:
-            if box.clickedButton() is remove:
-                self.spawn(self._run(f"Uninstalling {info.name}", self.manager.uninstall(info.id)))
-
-        box.finished.connect(lambda _r: done())
-        self.confirm_box = box
-        box.open()
-
-    def open_review(self, plugin_id: str | None) -> ReviewDialog | None:
-        """Open the (non-blocking) review dialog for one plugin; the choice is applied when made."""
-        if not plugin_id:
-            return None
-        try:
-            info = self.manager.plugin(plugin_id)
-            diff = self.manager.pending_review(plugin_id)
-        except UnknownPlugin:
-            return None
-        if self.review_dialog is not None and self.review_dialog.isVisible():
-            self.review_dialog.close()
-        dialog = ReviewDialog(info, diff, self)  # diff None = look again at an approved scope
-        dialog.decided.connect(lambda pid, ok: self.spawn(self.decide_review(pid, ok)))
-        self.review_dialog = dialog
-        dialog.open()
-        return dialog
-
-    async def decide_review(self, plugin_id: str, approved: bool) -> None:
-        if approved:
-            await self._run(f"Approving {plugin_id}", self.manager.grant(plugin_id))
-            return
-        info = self.manager.plugin(plugin_id)
-        if self.manager.is_loaded(plugin_id):
-            # an update asked for more: it is dropped and the approved version keeps running
-            await self._run(f"Refusing the update of {info.name}", self.manager.deny(plugin_id))
-            self.message_bar.show_message(f"The update of {info.name} was refused; the version you approved "
-                                          "keeps running. Reload it to be asked again.", error=False)
-            return
-        await self._run(f"Turning {info.name} off", self.manager.deny(plugin_id))
-
-    # -- drag and drop ---------------------------------------------------------------------------
-    @staticmethod
-    def _droppable(event: QDragEnterEvent | QDropEvent) -> list[Path]:
-        if not event.mimeData().hasUrls():
-            return []
-        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
-        return [p for p in paths if p.is_dir() or p.suffix.lower() == ".zip"]
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self._droppable(event):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: Any) -> None:
-        event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = self._droppable(event)
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        for path in paths:
-            self.spawn(self.install(path))

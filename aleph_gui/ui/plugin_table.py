@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.scope import RISK_ORDER
 from aleph_gui.ui import theme
+from aleph_gui.ui.activity_chart import SPARK_ROLE
 from aleph_gui.ui.icons import icon
 from aleph_gui.ui.proxy import change_filter
 
@@ -34,8 +35,8 @@ log = logging.getLogger(__name__)
 
 Index = QModelIndex | QPersistentModelIndex
 
-COLUMNS = ("Status", "Name", "Version", "Kind", "Origin", "Risk", "Problems", "Hook calls/min")
-COL_STATUS, COL_NAME, COL_VERSION, COL_KIND, COL_ORIGIN, COL_RISK, COL_PROBLEMS, COL_HOOKS = range(8)
+COLUMNS = ("Status", "Name", "Version", "Kind", "Origin", "Risk", "Problems", "Activity")
+COL_STATUS, COL_NAME, COL_VERSION, COL_KIND, COL_ORIGIN, COL_RISK, COL_PROBLEMS, COL_ACTIVITY = range(8)
 
 PLUGIN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -80,6 +81,8 @@ class PluginTableModel(QAbstractTableModel):
         self._rows: list[_Row] = []
         self._index: dict[tuple[str, str, str], int] = {}
         self._hook_counts: dict[str, int] = {}
+        self._sparks: dict[str, list[int]] = {}
+        self._rows_by_id: dict[str, list[int]] = {}  # overridden copies share an id
 
     # -- Qt model API ---------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -92,8 +95,9 @@ class PluginTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             if role == Qt.ItemDataRole.DisplayRole:
                 return COLUMNS[section]
-            if role == Qt.ItemDataRole.ToolTipRole and section == COL_HOOKS:
-                return "Hook handler calls of this plugin in the last 60 seconds"
+            if role == Qt.ItemDataRole.ToolTipRole and section == COL_ACTIVITY:
+                return ("Calls of this plugin (hook handlers, tools, providers, …): per minute over the last hour "
+                        "as bars, and how many in the last 60 seconds")
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -110,6 +114,8 @@ class PluginTableModel(QAbstractTableModel):
             return self._display(row, col)
         if role == PLUGIN_ID_ROLE:
             return info.id
+        if role == SPARK_ROLE and col == COL_ACTIVITY:
+            return self._sparks.get(info.id)
         if role == ROW_KEY_ROLE:
             return row_key(info)
         if role == SORT_ROLE:
@@ -132,7 +138,7 @@ class PluginTableModel(QAbstractTableModel):
             return self._tooltip(row, col)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{COLUMNS[col]}: {self._display(row, col)}"
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_PROBLEMS, COL_HOOKS):
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_PROBLEMS, COL_ACTIVITY):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.FontRole and col == COL_NAME:
             font = QFont()
@@ -156,9 +162,9 @@ class PluginTableModel(QAbstractTableModel):
             return theme.RISK_WORDS.get(info.risk, info.risk) if info.manifest else "—"
         if col == COL_PROBLEMS:
             return str(len(info.problems)) if info.problems else ""
-        if col == COL_HOOKS:
+        if col == COL_ACTIVITY:
             count = self._hook_counts.get(info.id, 0)
-            return str(count) if count else ""
+            return f"{count}/min" if count else ""
         return ""
 
     def _sort_value(self, row: _Row, col: int) -> Any:
@@ -169,8 +175,8 @@ class PluginTableModel(QAbstractTableModel):
             return RISK_ORDER.get(info.risk, 9)
         if col == COL_PROBLEMS:
             return row.problems
-        if col == COL_HOOKS:
-            return self._hook_counts.get(info.id, 0)
+        if col == COL_ACTIVITY:  # busy now first, then busy over the hour
+            return self._hook_counts.get(info.id, 0) * 100_000_000 + sum(self._sparks.get(info.id, ()))
         if col == COL_NAME:
             return info.name.lower()
         return self._display(row, col).lower()
@@ -186,6 +192,11 @@ class PluginTableModel(QAbstractTableModel):
             return "\n".join(f"{p.risk}: {p.text}" for p in info.requested.permissions())
         if col == COL_NAME:
             return str(info.path)
+        if col == COL_ACTIVITY:
+            series = self._sparks.get(info.id) or [0]
+            now = self._hook_counts.get(info.id, 0)
+            return (f"{now:,} calls in the last 60 seconds; {sum(series):,} in the last hour, busiest minute "
+                    f"{max(series):,}" if any(series) or now else "No calls in the last hour")
         return self._display(row, col)
 
     # -- feeding --------------------------------------------------------------------------
@@ -235,17 +246,25 @@ class PluginTableModel(QAbstractTableModel):
             self._reindex()
 
     def set_hook_counts(self, counts: dict[str, int]) -> None:
-        """Only rows whose count changed are signalled: a signal over every row makes the proxy
-        re-filter and re-sort the whole table, which stalls the UI with 1,000 plugins."""
+        """Calls in the last 60 seconds per plugin. Only rows whose count changed are signalled: a signal
+        over every row makes the proxy re-filter and re-sort the whole table (1,000 plugins stall it)."""
         if counts == self._hook_counts:
             return
         changed = {pid for pid in counts.keys() | self._hook_counts.keys()
                    if counts.get(pid) != self._hook_counts.get(pid)}
         self._hook_counts = dict(counts)
-        roles = [Qt.ItemDataRole.DisplayRole, SORT_ROLE]
-        for n, row in enumerate(self._rows):
-            if row.info.id in changed:
-                cell = self.index(n, COL_HOOKS)
+        self._activity_changed(changed, [Qt.ItemDataRole.DisplayRole, SORT_ROLE])
+
+    def set_sparklines(self, sparks: dict[str, list[int]]) -> None:
+        """Calls per minute over the last hour per plugin; only rows whose series changed are signalled."""
+        changed = {pid for pid in sparks.keys() | self._sparks.keys() if sparks.get(pid) != self._sparks.get(pid)}
+        self._sparks = sparks
+        self._activity_changed(changed, [SPARK_ROLE, SORT_ROLE, Qt.ItemDataRole.ToolTipRole])
+
+    def _activity_changed(self, plugin_ids: set[str], roles: list[int]) -> None:
+        for pid in plugin_ids:
+            for n in self._rows_by_id.get(pid, ()):  # by id, not a walk over every row
+                cell = self.index(n, COL_ACTIVITY)
                 self.dataChanged.emit(cell, cell, roles)
 
     def _replace(self, n: int, info: PluginInfo) -> None:
@@ -254,6 +273,9 @@ class PluginTableModel(QAbstractTableModel):
 
     def _reindex(self) -> None:
         self._index = {row_key(r.info): n for n, r in enumerate(self._rows)}
+        self._rows_by_id = {}
+        for n, r in enumerate(self._rows):
+            self._rows_by_id.setdefault(r.info.id, []).append(n)
 
     def row_matches(self, n: int, query: FilterQuery) -> bool:
         return query.matches(self._rows[n])

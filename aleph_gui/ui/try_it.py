@@ -1,4 +1,5 @@
-"""Try it: call one of the plugin's tools with JSON arguments, or fire a test event through the chain.
+"""Try it: call one of the plugin's tools (its MCP servers' tools included) with JSON arguments, run its
+other entry points (try_entry.py), or fire a test event through the chain.
 
 Arguments are checked against the tool's JSON schema while you type; calls go through the
 manager on the qasync loop, so a slow or hung plugin never freezes the window.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -36,13 +39,15 @@ from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.json_schema import argument_errors
 from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.ui import theme
-from aleph_gui.ui.hook_log import format_duration
+from aleph_gui.ui.hook_log_model import format_duration
 from aleph_gui.ui.icons import icon
+from aleph_gui.ui.try_entry import EntryPointBox
 
 log = logging.getLogger(__name__)
 
 ERROR_COLOR = "#c0392b"
 OK_COLOR = "#2e8b57"
+Tool = tuple[str, str, "dict[str, Any] | None"]
 
 
 def example_arguments(schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -84,6 +89,9 @@ class TryItPanel(QWidget):
         self.manager = manager
         self.info: PluginInfo | None = None
         self.busy = False
+        # the tools of the plugin's MCP servers listed so far, and where to keep newly listed ones
+        self.known_mcp_tools: Callable[[str], list[Any]] = lambda _plugin: []
+        self.remember_mcp_tools: Callable[[str, str, list[Any]], None] = lambda _p, _s, _t: None
 
         # -- tool ------------------------------------------------------------------------------
         tool_box = QGroupBox("Call a tool", self)
@@ -96,6 +104,9 @@ class TryItPanel(QWidget):
         self.args_status = QLabel(tool_box)
         self.args_status.setWordWrap(True)
         self.args_status.setAccessibleName("Argument check")
+        self.mcp_button = QPushButton("List &MCP tools", tool_box)
+        self.mcp_button.setAccessibleName("Start the plugin's MCP servers and list their tools")
+        self.mcp_button.setToolTip("Starts the plugin's MCP servers (in its sandbox) so their tools can be called")
         self.run_button = QPushButton(icon("run"), "&Run tool", tool_box)
         self.run_button.setAccessibleName("Run the tool with these arguments")
         self.run_button.setToolTip("Run the tool (Ctrl+Return)")
@@ -105,8 +116,13 @@ class TryItPanel(QWidget):
         self.result_edit = _json_editor(tool_box, "Tool result")
         self.result_edit.setReadOnly(True)
         self.result_edit.setPlaceholderText("The result appears here.")
+        tool_row = QHBoxLayout()
+        tool_row.addWidget(self.tool_combo, 1)
+        tool_row.addWidget(self.mcp_button)
+        tool_label = QLabel("&Tool:", tool_box)
+        tool_label.setBuddy(self.tool_combo)
         form = QFormLayout()
-        form.addRow("&Tool:", self.tool_combo)
+        form.addRow(tool_label, tool_row)
         form.addRow("", self.tool_description)
         tool_layout = QVBoxLayout(tool_box)
         tool_layout.addLayout(form)
@@ -120,7 +136,8 @@ class TryItPanel(QWidget):
         tool_layout.addWidget(self.result_edit, 2)
 
         # -- event -----------------------------------------------------------------------------
-        event_box = QGroupBox("Fire a test event through every plugin's hooks", self)
+        event_box = QGroupBox("Fire a test event", self)
+        event_box.setToolTip("Runs the event through every plugin's hooks, in order")
         self.event_combo = QComboBox(event_box)
         self.event_combo.setEditable(True)
         self.event_combo.setAccessibleName("Event to fire")
@@ -152,10 +169,21 @@ class TryItPanel(QWidget):
         event_layout.addLayout(fire_row)
         event_layout.addWidget(self.trace, 2)
 
+        self.entry = EntryPointBox(manager, self)
+        # a tool, or the plugin's other entry points: one at a time, each with the column's full height
+        self.left = QTabWidget(self)
+        self.left.setDocumentMode(True)
+        self.left.setAccessibleName("What to try")
+        self.left.addTab(tool_box, "Tool")
+        self.left.addTab(self.entry, "Provider, channel, route, command")
+        self.left.setTabToolTip(1, "Ask a provider, send through a channel, call an HTTP route, run a CLI entry "
+                                   "or a chat command")
         split = QSplitter(Qt.Orientation.Horizontal, self)
-        split.addWidget(tool_box)
+        split.addWidget(self.left)
         split.addWidget(event_box)
         split.setChildrenCollapsible(False)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split)
@@ -163,28 +191,84 @@ class TryItPanel(QWidget):
         self.tool_combo.currentIndexChanged.connect(self._tool_changed)
         self.args_edit.textChanged.connect(self.check_arguments)
         self.run_button.clicked.connect(self.run_tool)
+        self.mcp_button.clicked.connect(self._list_mcp_clicked)
         self.fire_button.clicked.connect(self.fire_event)
         QShortcut(QKeySequence("Ctrl+Return"), self.args_edit, self.run_button.click)
         QShortcut(QKeySequence("Ctrl+Return"), self.payload_edit, self.fire_button.click)
         self.set_plugin(None)
 
     # -- plugin ----------------------------------------------------------------------------------
-    def _tools(self) -> list[tuple[str, str, dict[str, Any] | None]]:
+    def _tools(self) -> list[Tool]:
         info = self.info
         if info is None:
             return []
-        tools: dict[str, tuple[str, str, dict[str, Any] | None]] = {}
+        tools: dict[str, Tool] = {}
         for cap in info.manifest.of_type("tool") if info.manifest else []:
             tools[cap.name] = (cap.name, cap.description, cap.parameters)
         for cap in info.capabilities:  # tools registered by running code
             if cap.get("type") == "tool" and cap.get("name") not in tools:
                 tools[cap["name"]] = (cap["name"], cap.get("description", ""), None)
+        for name, description, schema in self.known_mcp_tools(info.id):
+            tools.setdefault(name, (name, description, schema))
         return list(tools.values())
+
+    def show_entry_points(self) -> bool:
+        """Bring the provider / channel / route / command form forward (False: the plugin has none)."""
+        if self.entry.combo.count() == 0:
+            return False
+        self.left.setCurrentWidget(self.entry)
+        return True
+
+    def has_mcp_servers(self) -> bool:
+        return bool(self.info and self.info.manifest and self.info.manifest.of_type("mcp_server"))
+
+    def select_tool(self, name: str) -> bool:
+        """Refresh the tool list (newly listed MCP tools included) and pick `name`."""
+        self.set_plugin(self.info)
+        n = self.tool_combo.findText(name)
+        if n >= 0:
+            self.tool_combo.setCurrentIndex(n)
+            self.left.setCurrentIndex(0)
+        return n >= 0
+
+    @asyncSlot()
+    async def _list_mcp_clicked(self) -> None:
+        await self.list_mcp_tools()
+
+    async def list_mcp_tools(self) -> bool:
+        """Every tool of the plugin, its MCP servers started to list theirs (`manager.tools`)."""
+        info = self.info
+        if info is None:
+            return False
+        self.mcp_button.setEnabled(False)
+        self._say(self.tool_description, "Starting the MCP servers and listing their tools…", "palette(window-text)")
+        try:
+            specs = await self.manager.tools(info.id)
+        except AlephError as exc:
+            self._say(self.tool_description, f"✖ {exc}", ERROR_COLOR)
+            self._refresh_runnable()
+            return False
+        by_server: dict[str, list[Any]] = {}
+        for spec in specs:
+            if spec.source.startswith("mcp:"):
+                by_server.setdefault(spec.source[4:], []).append((spec.name, spec.description,
+                                                                  dict(spec.input_schema)))
+        for server, tools in by_server.items():
+            self.remember_mcp_tools(info.id, server, tools)
+        current = self.tool_combo.currentText()
+        self.set_plugin(self.info)
+        if current:
+            self.select_tool(current)
+        count = sum(len(t) for t in by_server.values())
+        self._say(self.tool_description, f"✔ {count} MCP tool{'s' if count != 1 else ''} listed.", OK_COLOR)
+        return True
 
     def set_plugin(self, info: PluginInfo | None) -> None:
         same = info is not None and self.info is not None and info.id == self.info.id
         old_tool = self.tool_combo.currentData()
         self.info = info
+        self.entry.set_plugin(info)
+        self.left.setTabVisible(1, self.entry.combo.count() > 0)
         tools = self._tools()
         self.tool_combo.blockSignals(True)
         self.tool_combo.clear()
@@ -198,7 +282,11 @@ class TryItPanel(QWidget):
                 self._refresh_runnable()
                 return
         if not tools:
-            self.tool_description.setText("This plugin has no tools." if info else "Select a plugin first.")
+            self.tool_description.setText(
+                "Select a plugin first." if info is None else
+                "Its MCP servers' tools are listed once the servers start: press List MCP tools."
+                if self.has_mcp_servers() else "This plugin has no tools.")
+            self.tool_description.setStyleSheet("")
             self.args_edit.setPlainText("")
             self.args_edit.setEnabled(False)
         else:
@@ -254,6 +342,8 @@ class TryItPanel(QWidget):
         else:
             self.run_button.setToolTip("Run the tool (Ctrl+Return)")
         self.fire_button.setEnabled(not self.busy)
+        self.mcp_button.setVisible(self.has_mcp_servers())
+        self.mcp_button.setEnabled(runnable and not self.busy)
 
     @staticmethod
     def _say(label: QLabel, text: str, color: str) -> None:
@@ -279,7 +369,7 @@ class TryItPanel(QWidget):
         started = time.perf_counter()
         ok = False
         try:
-            result = await self.manager.call_tool(info.id, data[0], args)
+            result = await self.manager.call_tool(info.id, data[0], args, client="window")
         except AlephError as exc:
             took = (time.perf_counter() - started) * 1000
             self._say(self.result_label, f"✖ Failed after {took:.1f} ms: {exc}", ERROR_COLOR)
@@ -321,7 +411,7 @@ class TryItPanel(QWidget):
         self._refresh_runnable()
         self.trace.clear()
         try:
-            result = await self.manager.fire(event, payload)
+            result = await self.manager.fire(event, payload, client="window")
         except Exception as exc:  # the executor never raises for handlers; this is a core bug
             log.exception("firing %s failed", event)
             self._say(self.event_label, f"✖ Could not fire {event}: {exc}", ERROR_COLOR)
