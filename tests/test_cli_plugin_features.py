@@ -56,6 +56,7 @@ def test_log_follow_streams_the_hosts_calls_as_they_happen(home: Path, tmp_path:
     cli = [sys.executable, "-m", "aleph_gui.cli", "--home", str(home), *options]
     alone = subprocess.run([*cli, "log", "--follow"], capture_output=True, text=True, env=cli_env(home), timeout=60)
     assert alone.returncode == 1 and "no host is running for this home" in alone.stderr
+    shutil.copytree(DEMOS / "wasm-wat-text-tools", home / "plugins" / "wasm-wat-text-tools")  # there at start
     host = HostProcess(home, options, tmp_path)
     follower = None
     try:
@@ -64,7 +65,6 @@ def test_log_follow_streams_the_hosts_calls_as_they_happen(home: Path, tmp_path:
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(home))
         lines = Lines(follower.stdout)  # type: ignore[arg-type]
         wait_for(lambda: (s := host_status(home)) and len(s["clients"]) >= 1, what="the follower to connect")
-        shutil.copytree(DEMOS / "wasm-wat-text-tools", home / "plugins" / "wasm-wat-text-tools")
         subprocess.run([*cli, "call", "wasm-wat-text-tools", "uppercase", "--input", '{"text": "hi"}'],
                        check=True, capture_output=True, env=cli_env(home), timeout=60)
         record = json.loads(lines.wait_for('"uppercase"'))
