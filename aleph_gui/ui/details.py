@@ -100,8 +100,12 @@ class CapabilitiesTab(QWidget):
                 item = QTreeWidgetItem([name or "", cap.get("description", ""), status])
                 if conflict is not None:
                     item.setIcon(0, icon("warning"))
-                    item.setText(2, "conflict: " + ("keeps the name" if conflict.winner == info.id else
-                                                    f"'{conflict.winner}' keeps the name"))
+                    other = conflict.loser if conflict.winner == info.id else conflict.winner
+                    if kind == "http_route":  # each plugin answers under its own prefix: nothing is lost
+                        item.setText(2, f"also declared by '{other}' (each under its own prefix)")
+                    else:
+                        item.setText(2, "conflict: " + ("keeps the name" if conflict.winner == info.id else
+                                                        f"'{conflict.winner}' keeps the name"))
                     item.setToolTip(2, conflict.sentence())
                 item.setToolTip(1, cap.get("description", ""))
                 group.addChild(item)
