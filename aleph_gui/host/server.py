@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 256  # per connection: past this, the connection is not read until answers go out
+MAX_IN_FLIGHT = 32  # per connection: past this, its further requests wait (unread) for answers to go out
 SUBSCRIBER_BACKLOG = 16 * 1024 * 1024  # bytes of events a subscriber may fall behind before it is dropped
 
 
@@ -61,10 +61,15 @@ class Connection(asyncio.Protocol):
         self._server.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        self._take_requests()
+
+    def _take_requests(self) -> None:
+        """Start the buffered requests, up to MAX_IN_FLIGHT at a time: a client that pipelines thousands
+        waits for answers instead of queueing all its work at once (the window's UI thread is this one)."""
         buffer = self._buffer
-        buffer += data
         start = 0
-        while True:
+        while self.in_flight < MAX_IN_FLIGHT:
             end = buffer.find(b"\n", start)
             if end < 0:
                 break
@@ -73,7 +78,14 @@ class Connection(asyncio.Protocol):
             if line.strip():
                 self._server.on_line(self, line)
         del buffer[:start]
-        if len(buffer) > rpc.MAX_LINE:
+        waiting = b"\n" in buffer  # whole requests left for later: read nothing more until they start
+        if waiting != self._reading_paused and self.transport is not None:
+            if waiting:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+            self._reading_paused = waiting
+        if not waiting and len(buffer) > rpc.MAX_LINE:
             self.send(rpc.error(None, rpc.INVALID_REQUEST, f"a message is longer than {rpc.MAX_LINE} bytes"))
             self.close()
 
@@ -106,15 +118,11 @@ class Connection(asyncio.Protocol):
     # -- back-pressure on requests ------------------------------------------------------------
     def started(self) -> None:
         self.in_flight += 1
-        if self.in_flight >= MAX_IN_FLIGHT and not self._reading_paused and self.transport is not None:
-            self.transport.pause_reading()
-            self._reading_paused = True
 
     def finished(self) -> None:
         self.in_flight -= 1
-        if self._reading_paused and self.in_flight < MAX_IN_FLIGHT // 2 and self.transport is not None:
-            self.transport.resume_reading()
-            self._reading_paused = False
+        if self._reading_paused and self.in_flight <= MAX_IN_FLIGHT // 2:
+            self._take_requests()
 
 
 class HostServer:

@@ -73,6 +73,8 @@ from aleph_gui.ui.window_views import ACTIVITY_REFRESH_S, INSPECT_DELAY_MS, SKIL
 log = logging.getLogger(__name__)
 
 TICK_MS = 100  # one hook-log insert and repaint per tick, however fast events arrive
+FRAME_S = 0.016  # while events are few, they are applied at most once a frame
+SPARSE_BATCH = 20  # a batch this small means events are few
 RATE_REFRESH_S = 1.0
 TARGETED_UPDATES_MAX = 20  # beyond this many changed plugins in one tick, re-read the whole list
 FILTER_HELP = "Filter: text, @enabled @disabled @review @error, kind:wasm, origin:user, scope:network"
@@ -90,7 +92,10 @@ class MainWindow(WindowActions, WindowViews, QMainWindow):
         self.manager = manager
         self.settings = settings if settings is not None else QSettings(ORG_NAME, APP_NAME)
         self._queue: deque[ev.ChangeEvent] = deque()  # deque.append is thread-safe
-        self._unsubscribe = manager.subscribe(self._queue.append)
+        self._unsubscribe = manager.subscribe(self._enqueue)
+        self._applied_at = 0.0  # monotonic time events were last applied
+        self._apply_scheduled = False
+        self._sparse = True  # the last batch was small: apply the next events without waiting for the tick
         self._rate = HookRate()
         self._rate_refreshed = 0.0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -405,13 +410,26 @@ class MainWindow(WindowActions, WindowViews, QMainWindow):
         return result if result is not None else True
 
     # -- events ----------------------------------------------------------------------------------
+    def _enqueue(self, event: ev.ChangeEvent) -> None:
+        """Queue a manager event (on the loop thread, which is this window's). While events are few they
+        are applied within a frame, so a single call shows in the hook log at once; under a stream (the
+        last batch was large) they wait for the tick: one insert and repaint per tick."""
+        self._queue.append(event)
+        if self._sparse and not self._apply_scheduled:
+            self._apply_scheduled = True
+            wait_ms = max(0, round((self._applied_at + FRAME_S - time.monotonic()) * 1000))
+            QTimer.singleShot(wait_ms, self, self.apply_pending)  # dropped if the window is gone
+
     def apply_pending(self) -> None:
         """Apply every queued manager event: one hook-log batch, then plugin row updates."""
+        self._apply_scheduled = False
         queue = self._queue
+        self._sparse = len(queue) <= SPARSE_BATCH
         if not queue:
             self._refresh_rates()
             self.hook_log.flush_status()
             return
+        self._applied_at = time.monotonic()
         hook_rows: list[TraceRecord] = []
         changed: set[str] = set()
         ready = False
