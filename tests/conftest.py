@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from host_support import MODES, CliRunner
+from host_support import MODES, CliRunner, HostProcess
 from plugin_files import PluginFiles, write_plugin
 
 from aleph_gui.core.paths import Locations
@@ -21,6 +21,14 @@ TEST_DATA = REPO / "tests" / "data"
 # CI runs with a copy of shared/ beside the clone; tests/data/corpus holds the files tests use.
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 LOCAL_CORPUS = TEST_DATA / "corpus"
+
+@pytest.fixture(autouse=True)
+def _no_host_left_running() -> Iterator[None]:
+    yield
+    for host in HostProcess.started:
+        host.kill()
+    HostProcess.started.clear()
+
 
 @pytest.fixture(autouse=True)
 def _never_the_real_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -48,7 +48,10 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 class HostProcess:
-    """`aleph-ext serve` for a home, as a real process."""
+    """`aleph-ext serve` for a home, as a real process. One still running when its test ends is killed
+    (conftest), so a failing test does not leave a host behind."""
+
+    started: list[HostProcess] = []
 
     def __init__(self, home: Path, options: list[str], cwd: Path | None = None,
                  serve_options: tuple[str, ...] = ()) -> None:
@@ -56,6 +59,7 @@ class HostProcess:
         cmd = [sys.executable, "-m", "aleph_gui.cli", "--home", str(home), *options, "serve", *serve_options]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      cwd=cwd, env=cli_env(home))
+        HostProcess.started.append(self)
 
     @property
     def pid(self) -> int:

@@ -68,11 +68,15 @@ def test_serve_stops_cleanly_on_a_signal(home: Path, sig: int) -> None:
     shutil.copytree(DEMOS / "node-jsonrpc-server", home / "plugins" / "node-jsonrpc-server")
     assert ext(home, "grant", "node-jsonrpc-server").returncode == 0  # a Node.js plugin runs once approved
     host = HostProcess(home, OPTIONS, ROOT)
-    host.wait_until_serving()
-    called = ext(home, "call", "node-jsonrpc-server", "text_stats", "--input", '{"text": "a b c"}')
-    assert called.returncode == 0, called.stderr
-    plugin_processes = descendants(host.pid)
-    assert any("node" in " ".join(p.cmdline()) for p in plugin_processes)
+    try:
+        host.wait_until_serving()
+        called = ext(home, "call", "node-jsonrpc-server", "text_stats", "--input", '{"text": "a b c"}')
+        assert called.returncode == 0, called.stderr
+        plugin_processes = descendants(host.pid)
+        assert any("node" in " ".join(p.cmdline()) for p in plugin_processes)
+    except BaseException:
+        host.stop()  # a failed test must not leave a host running
+        raise
     code, err = host.stop(sig)
     assert code == 0, err
     assert "Traceback" not in err

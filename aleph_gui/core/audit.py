@@ -16,7 +16,7 @@ from aleph_gui.core.trace import TraceRecord
 
 log = logging.getLogger(__name__)
 
-FLUSH_S = 0.5
+FLUSH_S = 0.1
 
 
 class AuditTrail:
@@ -36,7 +36,7 @@ class AuditTrail:
         rows, self._rows = self._rows, []
         if rows:
             try:
-                self._state.append_audit(TraceRecord.of(r) for r in rows)
+                self._state.append_audit(rows)
             except Exception:  # the disk may be full; tracing must never break the app
                 log.exception("could not write %d hook audit rows", len(rows))
 

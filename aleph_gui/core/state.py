@@ -332,9 +332,12 @@ class StateDB:
                 self._conn.execute(f"DELETE FROM {table} WHERE id=?", (plugin_id,))
 
     # -- hook audit log --------------------------------------------------------------------
-    def append_audit(self, records: Iterable[TraceRecord], limit: int = AUDIT_LIMIT) -> None:
-        rows = [(r.time, r.event, r.plugin, r.handler, r.decision, r.duration_us, r.error or None,
-                 json.dumps(list(r.modified_keys)), r.client) for r in records]
+    def append_audit(self, records: Iterable[tuple[Any, ...]], limit: int = AUDIT_LIMIT) -> None:
+        """Write trace records (`TraceRecord`s, or tuples laid out like one). This runs on a worker thread
+        while the window paints: it keeps its Python work small (the GIL is shared with the UI thread)."""
+        rows = [(at, event, plugin, handler, decision, ns // 1000, error or None,
+                 json.dumps(list(keys)) if keys else "[]", client)
+                for at, event, plugin, handler, decision, ns, error, keys, client in records]
         if not rows:
             return
         with self._lock, self._tx():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
@@ -27,6 +26,11 @@ COLUMNS = ("Time", "Event", "Plugin", "Decision", "Duration", "Detail")
 COL_TIME, COL_EVENT, COL_PLUGIN, COL_DECISION, COL_DURATION, COL_DETAIL = range(6)
 DECISIONS = ("continue", "intercept", "block", "skipped")
 RATE_WINDOW_S = 60
+DISPLAY, DECORATION, TOOLTIP, FONT, ALIGNMENT, BACKGROUND = (
+    int(r.value) for r in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole,
+                           Qt.ItemDataRole.FontRole, Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.BackgroundRole))
+_ROLES = frozenset({DISPLAY, DECORATION, TOOLTIP, FONT, ALIGNMENT, BACKGROUND})
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 
 def detail(r: TraceRecord) -> str:
@@ -41,6 +45,12 @@ def detail(r: TraceRecord) -> str:
     return "  ".join(parts)
 
 
+def clock_text(at: float, fmt: str) -> str:
+    """`at` as local time with milliseconds. Not datetime.strftime: it imports a module on every call,
+    which PySide's import hook makes cost a third of a log repaint."""
+    return f"{time.strftime(fmt, time.localtime(at))}.{int(at % 1 * 1000):03d}"
+
+
 def format_duration(us: int) -> str:
     return f"{us} µs" if us < 1000 else f"{us / 1000:.1f} ms"
 
@@ -49,7 +59,7 @@ class HookLogModel(QAbstractTableModel):
     def __init__(self, capacity: int = RING_CAPACITY, parent: Any = None, with_date: bool = False) -> None:
         super().__init__(parent)
         self.capacity = capacity
-        self._time_format = "%Y-%m-%d %H:%M:%S.%f" if with_date else "%H:%M:%S.%f"
+        self._time_format = "%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S"
         self._rows: list[TraceRecord] = []
         self._head = 0  # index in _rows of logical row 0
         self._bold = QFont()
@@ -80,42 +90,42 @@ class HookLogModel(QAbstractTableModel):
     def rows(self) -> list[TraceRecord]:
         return self._rows[self._head:]
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+    def data(self, index: Index, role: int = DISPLAY) -> Any:
+        # Called for every visible cell and role on each repaint, ten times a second while calls stream:
+        # plain int roles, no enum lookups and no datetime keep a repaint of the log short.
+        if role not in _ROLES:
             return None
-        n = index.row()
-        if not 0 <= n < len(self._rows) - self._head:
+        try:
+            r = self._rows[self._head + index.row()]
+        except IndexError:
             return None
-        r = self._rows[self._head + n]
         col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.ToolTipRole:
+        if role == DISPLAY or role == TOOLTIP:
             if col == COL_TIME:
-                return datetime.fromtimestamp(r.time).strftime(self._time_format)[:-3]
+                return clock_text(r.time, self._time_format)
             if col == COL_EVENT:
                 return r.event
             if col == COL_PLUGIN:
                 return r.plugin
             if col == COL_DECISION:
                 word = theme.DECISION_WORDS.get(r.decision, r.decision)
-                return f"{word} (error)" if r.error and role == Qt.ItemDataRole.DisplayRole else word
+                return f"{word} (error)" if r.error and role == DISPLAY else word
             if col == COL_DURATION:
-                return format_duration(r.duration_us)
+                return format_duration(r.duration_ns // 1000)
             if col == COL_DETAIL:
                 return detail(r)
             return None
-        if role == Qt.ItemDataRole.DecorationRole and col == COL_DECISION:
-            return icon("error" if r.error and r.decision != "block" else r.decision)
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == DECORATION:
+            return icon("error" if r.error and r.decision != "block" else r.decision) if col == COL_DECISION else None
+        if role == BACKGROUND:
             if r.decision == "block":
                 return self._block_brush
             if r.decision == "intercept":
                 return self._intercept_brush
             return None
-        if role == Qt.ItemDataRole.FontRole and r.decision == "block":
-            return self._bold
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == COL_DURATION:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        if role == FONT:
+            return self._bold if r.decision == "block" else None
+        return _RIGHT if col == COL_DURATION else None  # ALIGNMENT
 
     def append_batch(self, batch: Sequence[TraceRecord]) -> None:
         """Add rows at the end in one insert; drop the oldest in one remove when over capacity."""
@@ -199,6 +209,10 @@ class HookRate:
         buckets = self._buckets.setdefault(plugin, {})
         second = int(when)
         buckets[second] = buckets.get(second, 0) + 1
+
+    def add_many(self, records: Sequence[TraceRecord]) -> None:
+        for r in records:
+            self.add(r.plugin, r.time)
 
     def counts(self, now: float | None = None) -> dict[str, int]:
         oldest = int(now if now is not None else time.time()) - self.window_s

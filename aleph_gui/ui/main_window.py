@@ -435,12 +435,10 @@ class MainWindow(WindowActions, WindowViews, QMainWindow):
         ready = False
         logs: list[ev.PluginLog] = []
         full = False
-        rate = self._rate
         for _ in range(len(queue)):
             event = queue.popleft()
             if type(event) is ev.HookTraced:
                 hook_rows.append(event.record)
-                rate.add(event.id, event.time)
             elif type(event) is ev.PluginLog:
                 logs.append(event)
             elif isinstance(event, (ev.Ready, ev.PluginAdded, ev.PluginRemoved)):
@@ -455,7 +453,8 @@ class MainWindow(WindowActions, WindowViews, QMainWindow):
                 self._skills_dirty = True
         if hook_rows:
             self.hook_log.add_rows(hook_rows)
-            self.activity.add_many(hook_rows)
+            # counted in a turn of their own, so the log's repaint does not wait for the counting
+            QTimer.singleShot(0, self, lambda: self._count_calls(hook_rows))
         if changed:
             self._skills_dirty = True
             for plugin_id in changed:
@@ -486,6 +485,10 @@ class MainWindow(WindowActions, WindowViews, QMainWindow):
                 self.details.append_logs(mine)
         self._refresh_rates()
         self.ticked.emit()
+
+    def _count_calls(self, rows: list[TraceRecord]) -> None:
+        self._rate.add_many(rows)
+        self.activity.add_many(rows)
 
     def _refresh_rates(self) -> None:
         now = time.monotonic()
