@@ -166,6 +166,13 @@ def _approval_of(rows: list[tuple[Any, ...]], identity: Identity | None) -> Gran
     return _grant(max(rows, key=lambda row: row[3]))
 
 
+def audit_row(record: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A trace record (or a tuple laid out like one) as a row of the audit table."""
+    at, event, plugin, handler, decision, ns, error, keys, client = record
+    return at, event, plugin, handler, decision, ns // 1000, error or None, json.dumps(list(keys)) if keys else "[]", \
+        client
+
+
 class StateDB:
     """Thread-safe wrapper around one SQLite connection."""
 
@@ -333,11 +340,12 @@ class StateDB:
 
     # -- hook audit log --------------------------------------------------------------------
     def append_audit(self, records: Iterable[tuple[Any, ...]], limit: int = AUDIT_LIMIT) -> None:
-        """Write trace records (`TraceRecord`s, or tuples laid out like one). This runs on a worker thread
-        while the window paints: it keeps its Python work small (the GIL is shared with the UI thread)."""
-        rows = [(at, event, plugin, handler, decision, ns // 1000, error or None,
-                 json.dumps(list(keys)) if keys else "[]", client)
-                for at, event, plugin, handler, decision, ns, error, keys, client in records]
+        """Write trace records (`TraceRecord`s, or tuples laid out like one)."""
+        self.append_audit_rows([audit_row(r) for r in records], limit)
+
+    def append_audit_rows(self, rows: list[tuple[Any, ...]], limit: int = AUDIT_LIMIT) -> None:
+        """Write rows made by `audit_row`: the writer thread does no Python work per row (it shares the
+        GIL with the window's thread while that paints)."""
         if not rows:
             return
         with self._lock, self._tx():

@@ -128,6 +128,9 @@ class HookLogPanel(QWidget):
         self.view.verticalHeader().setVisible(False)
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        # The scroll bar moves on every tick while calls stream; it paints all of itself, so its update
+        # need not repaint the dock behind it.
+        self.view.verticalScrollBar().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         header = self.view.horizontalHeader()
         header.setStretchLastSection(True)
         for col, width in ((COL_TIME, 100), (COL_EVENT, 150), (COL_PLUGIN, 170), (COL_DECISION, 110),
