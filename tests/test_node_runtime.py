@@ -369,3 +369,22 @@ async def test_node_path_from_environment(tmp_path: Path, monkeypatch: pytest.Mo
     h = make_runtime(DEMOS / "node-weather-tools", tmp_path)
     with pytest.raises(RuntimeUnavailable, match="18.19.0"):
         await h.runtime.start()
+
+
+async def test_arguments_and_answers_json_cannot_hold_in_64_bits_still_go_through(tmp_path: Path) -> None:
+    # The connection writes and reads with orjson, which refuses integers past 64 bits: those messages take
+    # the standard library's path instead of failing the call.
+    plugin = tmp_path / "echo"
+    plugin.mkdir()
+    (plugin / "package.json").write_text(
+        '{"name": "echo", "version": "1.0.0", "main": "index.js", '
+        '"aleph": {"kind": "nodejs", "capabilities": [{"type": "tool", "name": "echo"}]}}')
+    (plugin / "index.js").write_text(
+        "exports.register = (api) => api.registerTool({name: 'echo', execute: (args) => args});\n")
+    h = make_runtime(plugin, tmp_path)
+    await h.runtime.start()
+    try:
+        answer = await h.runtime.call_tool("echo", {"big": 2**70, "text": "ok"})
+        assert answer["text"] == "ok" and answer["big"] == pytest.approx(2**70)  # a JavaScript number
+    finally:
+        await h.runtime.stop()

@@ -4,7 +4,7 @@ Baselines, measured in the same run (only ratios are comparable on a noisy machi
   * latency: p50/p99 of sequential round trips of one NDJSON line between Python and a bare `node`
     script that echoes it, vs `ExtensionManager.call_tool` on a module-shape plugin (sandboxed node,
     host script, registry, argument checks);
-  * throughput with 64 calls in flight vs the raw echo pipelined 64 deep;
+  * throughput with 64 calls in flight vs the raw echo pipelined 64 deep (medians of 10 alternating rounds);
   * spawn-to-ready of a plugin process vs a bare `node` that prints one line when it starts;
   * RSS of an idle plugin process vs an idle bare `node`.
 Goals (issue 4): manager p50 <= 1.3x raw echo; throughput >= 50% of raw pipelined echo. The spawn and
@@ -115,6 +115,7 @@ async def call_through_manager(manager: ExtensionManager, args: dict[str, Any]) 
 async def measure(quick: bool) -> list[str]:
     sequential = 1000 if quick else 10_000
     pipelined = 3000 if quick else 20_000
+    rounds = 3 if quick else 10
     spawns = 5 if quick else 20
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
@@ -147,15 +148,19 @@ async def measure(quick: bool) -> list[str]:
                 man_lat.append(t2 - t1)
             assert result == PAYLOAD
 
-            raw_tput = await raw.pipelined(pipelined)
-
             async def worker(n: int) -> None:
                 for _ in range(n):
                     await call_through_manager(manager, PAYLOAD)
 
-            t0 = time.perf_counter()
-            await asyncio.gather(*(worker(pipelined // WINDOW) for _ in range(WINDOW)))
-            man_tput = (pipelined // WINDOW) * WINDOW / (time.perf_counter() - t0)
+            # Rounds alternate between the two, so a slow moment of this shared machine hits both alike.
+            raw_rates, man_rates = [], []
+            per_round = pipelined // rounds // WINDOW * WINDOW
+            for _ in range(rounds):
+                raw_rates.append(await raw.pipelined(per_round))
+                t0 = time.perf_counter()
+                await asyncio.gather(*(worker(per_round // WINDOW) for _ in range(WINDOW)))
+                man_rates.append(per_round / (time.perf_counter() - t0))
+            raw_tput, man_tput = statistics.median(raw_rates), statistics.median(man_rates)
 
             pid = manager.plugin("bench-echo").runtime["pid"]
             await asyncio.sleep(0.5)
@@ -180,7 +185,9 @@ async def measure(quick: bool) -> list[str]:
     spawn_raw, spawn_plugin = statistics.median(bare_spawn) * 1000, statistics.median(plugin_spawn) * 1000
     print(f"latency p50: raw {raw_p50:.0f} us, manager {man_p50:.0f} us; "
           f"p99: raw {raw_p99:.0f} us, manager {man_p99:.0f} us ({sequential} sequential calls)")
-    print(f"throughput with {WINDOW} in flight: raw {raw_tput:.0f}/s, manager {man_tput:.0f}/s")
+    per_round_ratios = " ".join(f"{m / r:.2f}" for m, r in zip(man_rates, raw_rates, strict=True))
+    print(f"throughput with {WINDOW} in flight: raw {raw_tput:.0f}/s, manager {man_tput:.0f}/s (medians of "
+          f"{len(raw_rates)} rounds; ratio per round: {per_round_ratios})")
     print(f"spawn to ready: bare node {spawn_raw:.1f} ms, plugin first call {spawn_plugin:.1f} ms")
     print(f"idle RSS: bare node {raw_rss / 2**20:.1f} MiB, plugin {plugin_rss / 2**20:.1f} MiB")
 

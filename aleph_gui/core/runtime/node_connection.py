@@ -20,14 +20,33 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from aleph_gui.core.errors import PluginCallError, PluginCrashed, PluginTimeout, cap_text
 from aleph_gui.core.runtime.node_output import LogLimiter, StderrReader, top_level_id
 
 log = logging.getLogger(__name__)
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
-# One encoder for every message: json.dumps with options builds a new encoder per call.
+# The standard encoder for what orjson will not write (integers past 64 bits, keys that are not strings).
 _encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _line_of(message: dict[str, Any]) -> bytes:
+    """A message as one line. orjson: a call's encoding and decoding are a third of its cost in Python."""
+    try:
+        return orjson.dumps(message, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        return (_encode(message) + "\n").encode()
+
+
+def _decoded(raw: bytes) -> Any:
+    """A line as JSON; what orjson refuses is read by the standard decoder, so its errors (ValueError,
+    RecursionError for JSON nested too deeply) stay the ones handled below."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 class RemoteError(Exception):
@@ -243,7 +262,7 @@ class NodeConnection:
     def _write(self, message: dict[str, Any]) -> None:
         if self._stdin is None or self._stdin.is_closing() or self._exited.is_set():
             raise BrokenPipeError("stdin closed")
-        self._stdin.write((_encode(message) + "\n").encode())
+        self._stdin.write(_line_of(message))
 
     def _pause_writing(self) -> None:
         self._write_ok.clear()
@@ -291,7 +310,7 @@ class NodeConnection:
         if not raw.strip():
             return
         try:
-            msg = json.loads(raw)
+            msg = _decoded(raw)
         except ValueError:
             msg = None
         except RecursionError:
