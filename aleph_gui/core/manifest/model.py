@@ -125,7 +125,16 @@ class PluginManifest(BaseModel):
         return [c for c in self.capabilities if c.type == cap_type]
 
     def tool(self, name: str) -> Capability | None:
-        return next((c for c in self.capabilities if c.type == "tool" and c.name == name), None)
+        # Asked several times per tool call: an index, kept beside the list it was built from (a copy made
+        # with other capabilities builds its own).
+        cached = self.__dict__.get("_tool_index")
+        if cached is None or cached[0] is not self.capabilities:
+            index: dict[str, Capability] = {}
+            for c in self.capabilities:
+                if c.type == "tool":
+                    index.setdefault(c.name, c)
+            self.__dict__["_tool_index"] = cached = (self.capabilities, index)
+        return cached[1].get(name)
 
 
 class ParseResult(BaseModel):
