@@ -32,11 +32,11 @@ from qasync import asyncSlot
 from aleph_gui.core.errors import AlephError
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.manager import ExtensionManager
+from aleph_gui.ui import theme
 from aleph_gui.ui.icons import icon
 
 log = logging.getLogger(__name__)
 
-ERROR_STYLE = "color: #c0392b;"
 STATE_LOOK = {"running": ("Running", "enabled"), "stopped": ("Stopped", "disabled"),
               "starting": ("Starting…", "reload"), "failed": ("Failed", "error")}
 Tool = tuple[str, str, dict[str, Any]]  # (name, description, input schema)
@@ -182,7 +182,7 @@ class McpPane(QWidget):
             item.setIcon(1, icon(icon_name))
             item.setToolTip(3, command)
             if status.get("error"):
-                item.setForeground(1, QColor("#c0392b"))
+                item.setForeground(1, QColor(theme.ERROR_RED))
             item.setData(0, Qt.ItemDataRole.UserRole, {"name": name, "state": state, "details": details,
                                                         "status": status})
             self.servers.addTopLevelItem(item)
@@ -230,7 +230,7 @@ class McpPane(QWidget):
             lines.append("<b>Sandbox:</b> decided when the plugin loads — the Permissions tab says what "
                          "enforces its “runs programs” permission.")
         if status.get("error"):
-            lines.append(f"<b style='color:#c0392b'>Error:</b> {e(str(status['error']))}")
+            lines.append(f"<b style='color:{theme.ERROR_RED}'>Error:</b> {e(str(status['error']))}")
         if not info.runnable:
             lines.append(f"<i>Not running: {e(info.runnable_reason or info.state_reason)}</i>")
         self.facts.setText("<br>".join(lines))
@@ -298,11 +298,11 @@ class McpPane(QWidget):
             ok = True
             self.outcome.setText(f"✔ {server} offers {len(listed)} tool{'s' if len(listed) != 1 else ''}.")
         except AlephError as exc:
-            self.outcome.setStyleSheet(ERROR_STYLE)
+            self.outcome.setStyleSheet(theme.ERROR_STYLE)
             self.outcome.setText(f"✖ {exc.message}")
         except Exception as exc:  # a server's surprise must not close the window
             log.exception("listing MCP tools failed")
-            self.outcome.setStyleSheet(ERROR_STYLE)
+            self.outcome.setStyleSheet(theme.ERROR_STYLE)
             self.outcome.setText(f"✖ Could not list the tools of {server}: {type(exc).__name__}: {exc}")
         finally:
             self.busy = False

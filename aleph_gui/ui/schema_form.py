@@ -9,6 +9,7 @@ before storing (`json_schema.config_errors`) and hands each editor its part of t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -32,7 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-ERROR_STYLE = "color: #c0392b;"
+from aleph_gui.ui import theme
+
 SCALARS = ("string", "number", "integer", "boolean")
 
 
@@ -87,7 +89,7 @@ class Field(QWidget):
         self.schema = schema
         self.error = QLabel(self)
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(ERROR_STYLE)
+        self.error.setStyleSheet(theme.ERROR_STYLE)
         self.error.setAccessibleName(f"Problem with {key}")
         self.error.hide()
         self.help = help_label(help_for(schema), self)
@@ -201,6 +203,22 @@ def _tool(parent: QWidget, text: str, name: str) -> QToolButton:
     return button
 
 
+def _add_remove(field: Field, what: str, add: Callable[[], None],
+                remove: Callable[[], None]) -> tuple[QWidget, QToolButton, QToolButton]:
+    """The Add / Remove column beside a list or a table of `what`s (item, row)."""
+    add_button = _tool(field, "Add", f"Add {'an' if what[0] in 'aeiou' else 'a'} {what} to {field.key}")
+    remove_button = _tool(field, "Remove", f"Remove the selected {what} of {field.key}")
+    add_button.clicked.connect(lambda: add())
+    remove_button.clicked.connect(lambda: remove())
+    buttons = QWidget(field)
+    column = QVBoxLayout(buttons)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.addWidget(add_button)
+    column.addWidget(remove_button)
+    column.addStretch(1)
+    return buttons, add_button, remove_button
+
+
 class ListField(Field):
     """An array of scalars: one editable line per item, Add / Remove (Delete removes the current item)."""
 
@@ -215,16 +233,7 @@ class ListField(Field):
                                   | QAbstractItemView.EditTrigger.EditKeyPressed
                                   | QAbstractItemView.EditTrigger.AnyKeyPressed)
         self.list.itemChanged.connect(lambda _i: self.changed.emit())
-        self.add_button = _tool(self, "Add", f"Add an item to {key}")
-        self.remove_button = _tool(self, "Remove", f"Remove the selected item of {key}")
-        self.add_button.clicked.connect(self.add_item)
-        self.remove_button.clicked.connect(self.remove_item)
-        buttons = QWidget(self)
-        column = QVBoxLayout(buttons)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.add_button)
-        column.addWidget(self.remove_button)
-        column.addStretch(1)
+        buttons, self.add_button, self.remove_button = _add_remove(self, "item", self.add_item, self.remove_item)
         self._layout(self.list, buttons)
 
     def _append(self, text: str) -> QListWidgetItem:
@@ -281,16 +290,7 @@ class MapField(Field):
         self.table.setMaximumHeight(130)
         self.table.setTabKeyNavigation(False)
         self.table.itemChanged.connect(lambda _i: self.changed.emit())
-        self.add_button = _tool(self, "Add", f"Add a row to {key}")
-        self.remove_button = _tool(self, "Remove", f"Remove the selected row of {key}")
-        self.add_button.clicked.connect(self.add_row)
-        self.remove_button.clicked.connect(self.remove_row)
-        buttons = QWidget(self)
-        column = QVBoxLayout(buttons)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.add_button)
-        column.addWidget(self.remove_button)
-        column.addStretch(1)
+        buttons, self.add_button, self.remove_button = _add_remove(self, "row", self.add_row, self.remove_row)
         self._layout(self.table, buttons)
 
     def _append(self, name: str, value: str) -> int:

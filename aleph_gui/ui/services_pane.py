@@ -40,11 +40,10 @@ from aleph_gui.ui.icons import icon
 log = logging.getLogger(__name__)
 
 LOG_LINES = 300
-ERROR_STYLE = "color: #c0392b;"
 STATE_LOOK = {  # state -> (word, icon, colour)
     "running": ("Running", "enabled", "#2e8b57"), "stopped": ("Stopped", "disabled", "#7a7f87"),
     "starting": ("Starting…", "reload", "#3b73c4"), "stopping": ("Stopping…", "reload", "#3b73c4"),
-    "failed": ("Failed", "error", "#c0392b"), "crashed": ("Crashed", "crashed", "#8e2a7a"),
+    "failed": ("Failed", "error", theme.ERROR_RED), "crashed": ("Crashed", "crashed", "#8e2a7a"),
 }
 
 
@@ -287,11 +286,11 @@ class ServicesPane(QWidget):
                 await self.manager.stop_service(info.id, name)
             ok = True
         except AlephError as exc:
-            self.outcome.setStyleSheet(ERROR_STYLE)
+            self.outcome.setStyleSheet(theme.ERROR_STYLE)
             self.outcome.setText(f"✖ Could not {'start' if start else 'stop'} {name}: {exc.message}")
         except Exception as exc:  # a runtime bug must not close the window
             log.exception("service action failed")
-            self.outcome.setStyleSheet(ERROR_STYLE)
+            self.outcome.setStyleSheet(theme.ERROR_STYLE)
             self.outcome.setText(f"✖ Could not {'start' if start else 'stop'} {name}: unexpected "
                                  f"{type(exc).__name__}: {exc}")
         finally:

@@ -33,9 +33,9 @@ from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.json_schema import config_errors
 from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.core.settings import Settings, SettingsError
+from aleph_gui.ui import theme
 from aleph_gui.ui.icons import icon
 from aleph_gui.ui.schema_form import (
-    ERROR_STYLE,
     Field,
     TextField,
     label_for,
@@ -112,7 +112,7 @@ class SettingsPane(QWidget):
 
         self.problems = QLabel(self)
         self.problems.setWordWrap(True)
-        self.problems.setStyleSheet(ERROR_STYLE)
+        self.problems.setStyleSheet(theme.ERROR_STYLE)
         self.problems.setAccessibleName("Settings problems")
         self.status = QLabel(self)
         self.status.setWordWrap(True)
@@ -331,7 +331,7 @@ class SettingsPane(QWidget):
             first = next((f for f in self.fields.values() if f.error.isVisible()), None)
             if first is not None:
                 first.focus_target().setFocus()
-            self._say("✖ Fix the marked settings first; nothing was saved.", ERROR_STYLE)
+            self._say("✖ Fix the marked settings first; nothing was saved.", theme.ERROR_STYLE)
             return False
         plan: list[tuple[str, Any, bool]] = []  # (key, value, unset)
         for key, value in self.changes().items():
@@ -372,14 +372,14 @@ class SettingsPane(QWidget):
             if field is not None:
                 field.set_error([exc.message])
                 field.focus_target().setFocus()
-            self._say(f"✖ Not saved: {exc}", ERROR_STYLE)
+            self._say(f"✖ Not saved: {exc}", theme.ERROR_STYLE)
         except AlephError as exc:
             ok = False
-            self._say(f"✖ Not saved: {exc}", ERROR_STYLE)
+            self._say(f"✖ Not saved: {exc}", theme.ERROR_STYLE)
         except Exception as exc:  # a bug below must not take the window down
             ok = False
             log.exception("saving settings of %s failed", plugin_id)
-            self._say(f"✖ Not saved: unexpected {type(exc).__name__}: {exc}", ERROR_STYLE)
+            self._say(f"✖ Not saved: unexpected {type(exc).__name__}: {exc}", theme.ERROR_STYLE)
         finally:
             self.busy = False
         if self.info is not None and self.info.id == plugin_id:

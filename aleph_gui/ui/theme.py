@@ -30,6 +30,8 @@ STATE_COLORS: dict[str, str] = {
     "enabled": "#2e8b57", "disabled": "#7a7f87", "needs_review": "#d9891a", "invalid": "#c0392b",
     "failed": "#c0392b", "crashed": "#8e2a7a", "overridden": "#7a7f87",
 }
+ERROR_RED = "#c0392b"  # error text and marks, readable on light and dark
+ERROR_STYLE = f"color: {ERROR_RED};"
 BLOCK_ROW_LIGHT = "#fde2e0"
 BLOCK_ROW_DARK = "#5a1f1c"
 INTERCEPT_ROW_LIGHT = "#ece8fb"

@@ -28,17 +28,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import host_process  # noqa: E402
 import mcp_types as types  # noqa: E402
 from mcp import ClientSession, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 
-from aleph_gui.host.client import HostUnavailable, call_sync  # noqa: E402
-from aleph_gui.host.rpc import RemoteError  # noqa: E402
+from aleph_gui.host.client import call_sync  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ALEPH_EXT = str(BIN / "aleph-ext") if (BIN / "aleph-ext").exists() else None
@@ -143,27 +143,7 @@ def guard_copies(home: Path, n: int) -> None:
 
 
 def start_host(home: Path, base: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(ext(home, "serve"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            cwd=base)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if call_sync(home, "host.status", {}, 5, client="bench")["pid"] == proc.pid:
-                return proc
-        except (HostUnavailable, RemoteError):  # not up yet
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"aleph-ext serve did not start: {proc.stderr.read() if proc.stderr else ''}") \
-                    from None
-        time.sleep(0.05)
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return host_process.start_host(ext(home, "serve"), home, base)
 
 
 # -- mcp_tools_call_p50 -----------------------------------------------------------------------------------
@@ -207,7 +187,7 @@ async def mcp_latency(base: Path, rounds: int, per_round: int) -> str:
         served = call_sync(home, "log", {"limit": 5, "event": "tool_call"}, client="bench")
         assert served and served[-1]["client"] == "bench", "the calls did not go through the host"
     finally:
-        stop(host)
+        host_process.stop(host)
     value, baseline = p50(aleph_samples) * 1e6, p50(echo_samples) * 1e6
     ratio = value / baseline
     print(f"tools/call through aleph-ext mcp serve -> host: p50 {value:.0f} us (p99 {p99(aleph_samples) * 1e6:.0f} "
@@ -250,7 +230,7 @@ def hook_latency(base: Path, rounds: int, per_round: int) -> str:
         trace = call_sync(home, "log", {"limit": 3, "event": "before_tool_call"}, client="bench")
         assert [(r["plugin"], r["client"]) for r in trace] == [(f"guard-{i}", "claude-code") for i in range(3)], trace
     finally:
-        stop(host)
+        host_process.stop(host)
     value, baseline = p50(hooks) * 1e3, p50(bare) * 1e3
     ratio = value / baseline
     print(f"aleph-ext claude hook (host, 3 handlers): p50 {value:.1f} ms (p99 {p99(hooks) * 1e3:.1f} ms); "

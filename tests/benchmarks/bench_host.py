@@ -28,15 +28,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import host_process  # noqa: E402
 
 from aleph_gui.core.manager import ExtensionManager  # noqa: E402
 from aleph_gui.core.paths import Locations  # noqa: E402
-from aleph_gui.host.client import HostUnavailable, call_sync  # noqa: E402
-from aleph_gui.host.rpc import RemoteError  # noqa: E402
 
 PLUGIN = "wasm-wat-text-tools"
 TOOL = "uppercase"
@@ -148,28 +148,8 @@ def make_home(base: Path, name: str) -> Path:
 
 
 def start_host(home: Path, base: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "aleph_gui.cli", "--home", str(home), "--no-builtin",
-                             "--project", str(base), "serve"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, cwd=base)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if call_sync(home, "host.status", {}, 5, client="bench")["pid"] == proc.pid:
-                return proc
-        except (HostUnavailable, RemoteError):  # not up yet
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"aleph-ext serve did not start: {proc.stderr.read() if proc.stderr else ''}") \
-                    from None
-        time.sleep(0.05)
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return host_process.start_host([sys.executable, "-m", "aleph_gui.cli", "--home", str(home), "--no-builtin",
+                              "--project", str(base), "serve"], home, base)
 
 
 async def in_process_round(manager: ExtensionManager, n: int) -> list[float]:
@@ -212,7 +192,7 @@ async def latency(base: Path, host_home: Path, rounds: int, per_round: int) -> s
         await manager.stop()
         client.stdin.close()
         client.wait(timeout=30)
-        stop(echo)
+        host_process.stop(echo)
     value, echo_p50, local_p50 = p50(host) * 1e6, p50(echoed) * 1e6, p50(local) * 1e6
     baseline = echo_p50 + local_p50
     ratio = value / baseline
@@ -253,7 +233,7 @@ def main() -> int:
             lines.append(asyncio.run(latency(base, host_home, rounds, per_round)))
             lines.append(concurrent(host_home, 10, 1000))
         finally:
-            stop(host)
+            host_process.stop(host)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     for line in lines:
