@@ -21,8 +21,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import time
-from collections import deque
 from typing import Any, NoReturn
 
 from aleph_gui.core.errors import (
@@ -39,12 +37,12 @@ from aleph_gui.core.host_api import SCOPE_DENIED, HostApiError
 from aleph_gui.core.manifest.model import DEFAULT_HOOK_TIMEOUT_MS, Capability
 from aleph_gui.core.manifest.paths import path_escape_reason
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
-from aleph_gui.core.runtime.node_command import HOST_SCRIPT, node_command, usable_node
+from aleph_gui.core.runtime.crash_budget import RESTART_BACKOFF_S, CrashBudget
+from aleph_gui.core.runtime.idle_stop import IdleStop
+from aleph_gui.core.runtime.node_command import NodeLauncher
 from aleph_gui.core.runtime.node_connection import MAX_LINE_BYTES, NodeConnection, RemoteError
 from aleph_gui.core.runtime.node_registrations import NodeRegistrations
-from aleph_gui.core.runtime.sandboxing import ProcessSandbox, plugin_policy, status_sentence
-from aleph_gui.core.sandbox import INSIDE_NODE_PRELOAD, SandboxPolicy, default_env, sandbox_status
-from aleph_gui.core.sandbox.policy import executable_prefixes
+from aleph_gui.core.runtime.sandboxing import status_sentence
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +51,6 @@ IDLE_TIMEOUT_S = 600.0
 READY_TIMEOUT_S = 10.0
 SHUTDOWN_GRACE_S = 2.0
 PING_TIMEOUT_S = 2.0  # after a timed-out call: a process that cannot answer a ping is hung
-CRASH_WINDOW_S = 300.0
-MAX_CRASHES = 3  # tolerated within CRASH_WINDOW_S; one more marks the plugin crashed
-RESTART_BACKOFF_S = 0.25
 
 
 class NodeRuntime(PluginRuntime):
@@ -66,10 +61,7 @@ class NodeRuntime(PluginRuntime):
                  restart_backoff_s: float = RESTART_BACKOFF_S, shutdown_grace_s: float = SHUTDOWN_GRACE_S,
                  max_line_bytes: int = MAX_LINE_BYTES) -> None:
         super().__init__(ctx)
-        self._node_arg = node_path
-        self._node: str | None = None
-        self._version: tuple[int, int, int] | None = None
-        self.idle_timeout_s = idle_timeout_s
+        self._launch = NodeLauncher(ctx, node_path)
         self.ready_timeout_s = ready_timeout_s
         self.restart_backoff_s = restart_backoff_s
         self.shutdown_grace_s = shutdown_grace_s
@@ -77,21 +69,15 @@ class NodeRuntime(PluginRuntime):
         self._conn: NodeConnection | None = None
         self._start_lock = asyncio.Lock()
         self._stopped = False
-        self._crash_times: deque[float] = deque()
-        self._crashed_reason: str | None = None
-        self._crashes = 0
+        self._crash = CrashBudget(restart_backoff_s)
         self._restarts = 0
         self._starts = 0
-        self._not_before = 0.0  # backoff: no spawn before this monotonic time
         self._restart_task: asyncio.Task[None] | None = None
         self._health_task: asyncio.Task[None] | None = None
-        self._idle_timer: asyncio.TimerHandle | None = None
-        self._last_activity = time.monotonic()
+        self._idle = IdleStop(idle_timeout_s, busy=self._busy, stop=self._stop_idle)
         self._in_flight = 0
         self._services: dict[str, str] = {c.name: "stopped" for c in ctx.manifest.of_type("service")}
         self._regs = NodeRegistrations(ctx)  # module shape: what the code registered
-        self._sandbox_policy: SandboxPolicy | None = None  # None: this system has no OS sandbox
-        self._sandbox: ProcessSandbox | None = None
 
     # -- facts -------------------------------------------------------------------------------
     @property
@@ -108,10 +94,10 @@ class NodeRuntime(PluginRuntime):
             "pid": self.pid,
             "running": bool(conn and conn.running and conn.is_ready),
             "shape": self.shape,
-            "node": ".".join(map(str, self._version)) if self._version else None,
+            "node": ".".join(map(str, self._launch.version)) if self._launch.version else None,
             "restarts": self._restarts,
-            "crashes": self._crashes,
-            "crashed": self._crashed_reason,
+            "crashes": self._crash.total,
+            "crashed": self._crash.exhausted,
             "in_flight": self._in_flight,
             "services": dict(self._services),
             "problems": [p.model_dump() for p in self._regs.problems],
@@ -128,9 +114,7 @@ class NodeRuntime(PluginRuntime):
             raise PluginNotRunnable(self.plugin_id, f"its entry {escape}")
         if not (self.ctx.root / manifest.entry).is_file():
             raise PluginNotRunnable(self.plugin_id, f"its entry file '{manifest.entry}' does not exist")
-        self._node, self._version = await asyncio.to_thread(usable_node, self.plugin_id, self._node_arg)
-        if sandbox_status().available:
-            self._sandbox_policy = self._policy()  # refuses a grant no sandbox can give, before anything runs
+        await self._launch.prepare()
         # A module plugin that declares nothing is only known once its code has run.
         declares = any(c.type in ("tool", "hook", "service") for c in manifest.capabilities)
         if manifest.activation == "startup" or (self.shape == "module" and not declares):
@@ -141,14 +125,13 @@ class NodeRuntime(PluginRuntime):
         for task in (self._restart_task, self._health_task):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
-        self._cancel_idle()
+        self._idle.cancel()
         conn = self._conn
         if conn is not None and conn.running:
             await self._stop_services(conn)
             await conn.close(self.shutdown_grace_s)
         self._conn = None
-        if self._sandbox is not None:
-            await self._sandbox.close()
+        await self._launch.close()
         self._regs.clear()
 
     async def _stop_services(self, conn: NodeConnection) -> None:
@@ -167,20 +150,20 @@ class NodeRuntime(PluginRuntime):
             conn = self._conn
             if conn is not None and conn.is_ready and conn.running:
                 return conn
-            delay = self._not_before - time.monotonic()
+            delay = self._crash.wait_s()
             if delay > 0:
                 await asyncio.sleep(delay)
                 self._check_runnable()
             return await self._spawn()
 
     def _check_runnable(self) -> None:
-        if self._crashed_reason is not None:
-            raise PluginFailed(self.plugin_id, self._crashed_reason)
+        if self._crash.exhausted is not None:
+            raise PluginFailed(self.plugin_id, self._crash.exhausted)
         if self._stopped:
             raise PluginNotRunnable(self.plugin_id, "was stopped")
 
     async def _spawn(self) -> NodeConnection:
-        argv, env = await self._sandboxed(*self._command())
+        argv, env = await self._launch.command(self._config())
         if self._stopped:  # stop() ran while the sandbox was prepared
             await self._discard(None)
         conn = NodeConnection(self.plugin_id, argv, self.ctx.root, env, log_sink=self.ctx.log,
@@ -195,7 +178,7 @@ class NodeRuntime(PluginRuntime):
                 raise PluginNotRunnable(self.plugin_id, "was stopped") from err
             self.ctx.log("error", f"could not start: {err.message}")
             if self._record_crash(err.message):
-                raise PluginFailed(self.plugin_id, self._crashed_reason or err.message) from err
+                raise PluginFailed(self.plugin_id, self._crash.exhausted or err.message) from err
             raise
         if self._stopped:  # stop() ran while it started: nothing may outlive stop()
             await self._discard(conn)
@@ -209,7 +192,7 @@ class NodeRuntime(PluginRuntime):
                     self._services.setdefault(cap.name, "stopped")
             # published once start() has returned, so the manager can attach them to the loaded version
             asyncio.get_running_loop().call_soon(self._publish)
-        self._touch()
+        self._idle.touch()
         return conn
 
     async def _discard(self, conn: NodeConnection | None) -> NoReturn:
@@ -217,37 +200,8 @@ class NodeRuntime(PluginRuntime):
         if conn is not None:
             await conn.close(self.shutdown_grace_s)
         self._conn = None
-        if self._sandbox is not None:
-            await self._sandbox.close()
+        await self._launch.close()
         raise PluginNotRunnable(self.plugin_id, "was stopped")
-
-    def _command(self) -> tuple[list[str], dict[str, str]]:
-        assert self._node is not None and self._version is not None
-        hosts = self._sandbox_policy is not None and self._sandbox_policy.network == "hosts"
-        return node_command(self._node, self._version, plugin_id=self.plugin_id, root=self.ctx.root,
-                            manifest=self.ctx.manifest, scope=self.ctx.scope, config=self._config(),
-                            # the preload points fetch/http at the filtering proxy
-                            extra_reads=[INSIDE_NODE_PRELOAD] if hosts else [])
-
-    def _policy(self, env: dict[str, str] | None = None) -> SandboxPolicy:
-        """The OS sandbox of this plugin's process: its folder, its granted folders and network."""
-        assert self._node is not None
-        return plugin_policy(self.plugin_id, self.ctx.root, self.ctx.scope,
-                             runtime_paths=[*executable_prefixes(self._node), str(HOST_SCRIPT)],
-                             env={**default_env(), **(env or {})})
-
-    async def _sandboxed(self, argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-        """argv and env to spawn: wrapped in bubblewrap (which sets the environment itself), or as is
-        where this system has no sandbox."""
-        if self._sandbox_policy is None:
-            return argv, env
-        inside = {k: v for k, v in env.items() if k not in ("PATH", "HOME", "TMPDIR")}
-        policy = self._policy(inside)
-        if self._sandbox is None or self._sandbox.policy != policy:
-            if self._sandbox is not None:
-                await self._sandbox.close()
-            self._sandbox = ProcessSandbox(policy, log=lambda line: self.ctx.log("warning", line))
-        return await self._sandbox.wrap(argv), {}
 
     def _config(self) -> dict[str, Any]:
         return self.ctx.config
@@ -255,27 +209,18 @@ class NodeRuntime(PluginRuntime):
     # -- crashes and restarts -------------------------------------------------------------------
     def _record_crash(self, reason: str) -> bool:
         """Count a crash; True when that was one too many and the plugin is now crashed."""
-        now = time.monotonic()
-        self._crashes += 1
-        self._crash_times.append(now)
-        while self._crash_times and now - self._crash_times[0] > CRASH_WINDOW_S:
-            self._crash_times.popleft()
-        count = len(self._crash_times)
-        if count > MAX_CRASHES:
-            self._crashed_reason = (f"crashed {count} times within {CRASH_WINDOW_S / 60:g} minutes "
-                                    f"(last: {reason}); reload or enable it again to retry")
-            self._services = {name: "stopped" for name in self._services}
-            self.ctx.log("error", self._crashed_reason)
-            self.ctx.report_state("crashed", self._crashed_reason)
-            return True
-        self._not_before = now + self.restart_backoff_s * 2 ** (count - 1)
-        return False
+        if not self._crash.record(reason):
+            return False
+        self._services = {name: "stopped" for name in self._services}
+        self.ctx.log("error", self._crash.exhausted or reason)
+        self.ctx.report_state("crashed", self._crash.exhausted or reason)
+        return True
 
     def _on_exit(self, conn: NodeConnection, reason: str, expected: bool) -> None:
         if conn is not self._conn:
             return
         self._conn = None
-        self._cancel_idle()
+        self._idle.cancel()
         was_running = [name for name, st in self._services.items() if st == "running"]
         self._services = {name: "stopped" for name in self._services}
         if expected or self._stopped:
@@ -287,7 +232,7 @@ class NodeRuntime(PluginRuntime):
 
     async def _restart(self, services: list[str]) -> None:
         """Bring a crashed process back (after the backoff) and restart its running services."""
-        while not self._stopped and self._crashed_reason is None:
+        while not self._stopped and self._crash.exhausted is None:
             try:
                 await self._ensure_running()
             except AlephError as err:
@@ -315,28 +260,14 @@ class NodeRuntime(PluginRuntime):
             pass  # gone already (crash handling covers it) or ping unsupported but alive
 
     # -- idle stop -------------------------------------------------------------------------------
-    def _touch(self) -> None:
-        self._last_activity = time.monotonic()
-        if self._idle_timer is None and self.idle_timeout_s > 0:
-            self._idle_timer = asyncio.get_running_loop().call_later(self.idle_timeout_s, self._idle_check)
+    def _busy(self) -> bool:
+        return bool(self._in_flight) or any(st == "running" for st in self._services.values())
 
-    def _cancel_idle(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
-
-    def _idle_check(self) -> None:
-        self._idle_timer = None
+    def _stop_idle(self) -> None:
         conn = self._conn
         if conn is None or not conn.running:
             return
-        remaining = self._last_activity + self.idle_timeout_s - time.monotonic()
-        busy = self._in_flight or any(st == "running" for st in self._services.values())
-        if busy or remaining > 0:
-            self._idle_timer = asyncio.get_running_loop().call_later(
-                max(remaining, 1.0) if not busy else self.idle_timeout_s, self._idle_check)
-            return
-        self.ctx.log("info", f"stopped after {self.idle_timeout_s:g} s without calls; it restarts on demand")
+        self.ctx.log("info", f"stopped after {self._idle.idle_s:g} s without calls; it restarts on demand")
         self._conn = None
         asyncio.get_running_loop().create_task(conn.close(self.shutdown_grace_s))
 
@@ -359,7 +290,7 @@ class NodeRuntime(PluginRuntime):
             raise PluginCrashed(self.plugin_id, f"{what} failed: {err.message}") from None
         finally:
             self._in_flight -= 1
-            self._touch()
+            self._idle.touch()
 
     async def call_tool(self, tool: str, arguments: dict[str, Any]) -> Any:
         manifest = self.ctx.manifest
@@ -457,7 +388,7 @@ class NodeRuntime(PluginRuntime):
             await self._call(*self._service_request(name, "stop"), timeout, f"service '{name}' stop")
         finally:
             self._services[name] = "stopped"
-            self._touch()
+            self._idle.touch()
 
     def _publish(self) -> None:
         if not self._stopped:

@@ -1,13 +1,16 @@
 """How a Node.js plugin's process is started: which `node`, which version, and the exact command line.
 
-The command line is the inner layer of the plugin's confinement: Node's permission model reads only the
+`NodeLauncher` finds and checks `node` once and builds each process's command, in the plugin's OS
+sandbox where this system has one (`sandboxing.py`). The command line is the inner layer of the plugin's
+confinement: Node's permission model reads only the
 plugin folder and the granted folders, writes only granted folders, and starts children or workers only
 with the `shell` grant. The environment carries nothing of the user's but the basics (no API keys, no
-NODE_OPTIONS). The outer layer, the OS sandbox, is `sandboxing.py`.
+NODE_OPTIONS).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
@@ -19,6 +22,10 @@ from typing import Any
 
 from aleph_gui.core.errors import RuntimeUnavailable
 from aleph_gui.core.manifest.model import PluginManifest
+from aleph_gui.core.runtime.base import RuntimeContext
+from aleph_gui.core.runtime.sandboxing import ProcessSandbox, plugin_policy
+from aleph_gui.core.sandbox import INSIDE_NODE_PRELOAD, SandboxPolicy, default_env, sandbox_status
+from aleph_gui.core.sandbox.policy import executable_prefixes
 from aleph_gui.core.scope import Scope
 
 HOST_SCRIPT = Path(__file__).resolve().parent / "node_host.js"
@@ -112,3 +119,53 @@ def node_command(node: str, version: Version, *, plugin_id: str, root: Path, man
     env = {k: os.environ[k] for k in ENV_KEPT if k in os.environ}
     env.update(ALEPH_PLUGIN_ID=plugin_id, ALEPH_PLUGIN_ROOT=str(root), ALEPH_PLUGIN_CONFIG=json.dumps(config))
     return argv, env
+
+
+class NodeLauncher:
+    """One plugin's `node`: found and checked once (`prepare`), then the argv and environment of each
+    process, wrapped in the plugin's OS sandbox where this system has one."""
+
+    def __init__(self, ctx: RuntimeContext, node_path: str | os.PathLike[str] | None) -> None:
+        self.ctx = ctx
+        self._node_arg = node_path
+        self.node: str | None = None
+        self.version: Version | None = None
+        self._policy: SandboxPolicy | None = None  # None: this system has no OS sandbox
+        self._sandbox: ProcessSandbox | None = None
+
+    async def prepare(self) -> None:
+        """Find node (RuntimeUnavailable when missing or too old) and build the sandbox policy, which
+        refuses a grant no sandbox can give, before anything runs."""
+        self.node, self.version = await asyncio.to_thread(usable_node, self.ctx.plugin_id, self._node_arg)
+        if sandbox_status().available:
+            self._policy = self._sandbox_policy()
+
+    async def command(self, config: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+        """argv and env to spawn: wrapped in bubblewrap (which sets the environment itself), or as is where
+        this system has no sandbox."""
+        assert self.node is not None and self.version is not None
+        hosts = self._policy is not None and self._policy.network == "hosts"
+        argv, env = node_command(self.node, self.version, plugin_id=self.ctx.plugin_id, root=self.ctx.root,
+                                 manifest=self.ctx.manifest, scope=self.ctx.scope, config=config,
+                                 # the preload points fetch/http at the filtering proxy
+                                 extra_reads=[INSIDE_NODE_PRELOAD] if hosts else [])
+        if self._policy is None:
+            return argv, env
+        policy = self._sandbox_policy({k: v for k, v in env.items() if k not in ("PATH", "HOME", "TMPDIR")})
+        if self._sandbox is None or self._sandbox.policy != policy:
+            await self.close()
+            self._sandbox = ProcessSandbox(policy, log=lambda line: self.ctx.log("warning", line))
+        return await self._sandbox.wrap(argv), {}
+
+    async def close(self) -> None:
+        """Stop what the sandbox runs beside the process (its filtering proxy)."""
+        sandbox, self._sandbox = self._sandbox, None
+        if sandbox is not None:
+            await sandbox.close()
+
+    def _sandbox_policy(self, env: dict[str, str] | None = None) -> SandboxPolicy:
+        """The OS sandbox of this plugin's process: its folder, its granted folders and network."""
+        assert self.node is not None
+        return plugin_policy(self.ctx.plugin_id, self.ctx.root, self.ctx.scope,
+                             runtime_paths=[*executable_prefixes(self.node), str(HOST_SCRIPT)],
+                             env={**default_env(), **(env or {})})
