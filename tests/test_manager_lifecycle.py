@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 from manager_helpers import Recorder, manager_for, static_toml, write_plugin
+from plugin_files import approve
 
+from aleph_gui.core.discovery import discover
 from aleph_gui.core.errors import PluginNotRunnable, UnknownPlugin
 from aleph_gui.core.install import InstallError
+from aleph_gui.core.paths import Locations
 from aleph_gui.core.scope import Scope
 from aleph_gui.core.state import StateDB
 
@@ -163,6 +168,38 @@ async def test_install_from_zip_and_folder_then_uninstall(home: Path, tmp_path: 
     db.close()
 
 
+async def test_plugins_installed_at_the_same_time_are_all_listed(
+        home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dropping two folders on the window installs them concurrently; neither may vanish, even when
+    the first install's discovery (made before the second folder arrived) would finish last."""
+    first_found = threading.Event()
+    later_done = threading.Event()
+    calls: list[int] = []
+
+    def discovery_that_finishes_late(locations: Locations) -> list:
+        calls.append(1)
+        found = discover(locations)
+        if len(calls) == 1:
+            first_found.set()
+            later_done.wait(timeout=2)  # let a later discovery overtake this one, if one may run
+        else:
+            later_done.set()
+        return found
+
+    first = write_plugin(tmp_path / "src", "dropped-one", {"plugin.toml": static_toml("dropped-one")})
+    second = write_plugin(tmp_path / "src", "dropped-two", {"plugin.toml": static_toml("dropped-two")})
+    async with manager_for(home) as m:
+        monkeypatch.setattr("aleph_gui.core.lifecycle.discover", discovery_that_finishes_late)
+
+        async def second_install() -> None:
+            await asyncio.to_thread(first_found.wait, 5)  # starts while the first discovery is out
+            await m.install(second)
+
+        await asyncio.gather(m.install(first), second_install())
+        assert sorted(i.id for i in m.plugins()) == ["dropped-one", "dropped-two"]
+        assert m.is_loaded("dropped-one") and m.is_loaded("dropped-two")
+
+
 @pytest.mark.parametrize("bad_name", ["../evil/plugin.toml", "/abs/plugin.toml", "ok/../../evil.txt"])
 async def test_install_refuses_zip_entries_that_escape(home: Path, tmp_path: Path, bad_name: str) -> None:
     archive = _zip(tmp_path / "bad.zip", {"good/plugin.toml": static_toml("good"), bad_name: "x"})
@@ -221,7 +258,7 @@ async def test_hook_calls_reach_subscribers_and_the_audit_log(home: Path) -> Non
     import shutil
 
     demo = Path(__file__).resolve().parents[1] / "plugins_demo" / "wasm-wat-text-tools"
-    shutil.copytree(demo, home / "plugins" / "wasm-wat-text-tools")
+    approve(home, shutil.copytree(demo, home / "plugins" / "wasm-wat-text-tools"))
     rec = Recorder()
     async with manager_for(home) as m:
         m.subscribe(rec)

@@ -49,12 +49,26 @@ class Lifecycle:
         self.listing: list[DiscoveredPlugin] = []  # every folder found, in list order
         self.epochs = EventEpochs()
         self.digests = CodeDigests()
+        # One rescan at a time: two installs dropped together must not apply an older discovery last.
+        self._rescan_lock = asyncio.Lock()
+        self._rescanning: asyncio.Task[Any] | None = None
 
     def emit(self, event: ev.ChangeEvent) -> None:
         self.bus.emit(event)
 
     async def rescan(self) -> None:
         """Rescan every location; load what may run, unload what went away."""
+        if self._rescanning is not None and self._rescanning is asyncio.current_task():
+            await self._discover_and_apply()  # a rescan's own update asked for one: already serialized
+            return
+        async with self._rescan_lock:
+            self._rescanning = asyncio.current_task()
+            try:
+                await self._discover_and_apply()
+            finally:
+                self._rescanning = None
+
+    async def _discover_and_apply(self) -> None:
         found = await asyncio.to_thread(discover, self.locations) if self.load_code else discover(self.locations)
         await self.apply(found)
 
