@@ -66,7 +66,7 @@ def test_aleph_ext_lists_the_plugins_of_a_home(dist: Path, home: Path, tmp_path:
     done = ext(dist, home, tmp_path, "list", "--json")
     assert done.returncode == 0, done.stderr
     states = {p["id"]: p["state"] for p in json.loads(done.stdout)}
-    assert states == {"wasm-wat-text-tools": "enabled", "node-weather-tools": "needs_review",
+    assert states == {"wasm-wat-text-tools": "needs_review", "node-weather-tools": "needs_review",
                       "static-prompts": "enabled", "secret-guard": "enabled", "tool-rate-limiter": "enabled"}
 
 
@@ -78,6 +78,7 @@ def test_the_builtin_secret_guard_blocks_a_leaking_tool_call(dist: Path, home: P
 
 
 def test_aleph_ext_runs_a_wasm_tool(dist: Path, home: Path, tmp_path: Path) -> None:
+    assert ext(dist, home, tmp_path, "grant", "wasm-wat-text-tools").returncode == 0
     done = ext(dist, home, tmp_path, "call", "wasm-wat-text-tools", "uppercase", "--input", '{"text": "hi there"}')
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"text": "HI THERE"}
@@ -95,6 +96,7 @@ def test_a_plugin_made_with_init_validates_and_answers(dist: Path, home: Path, t
     made = ext(dist, home, tmp_path, "init", "Hello Tool", "--kind", "wasm", "--dir", str(home / "plugins"))
     assert made.returncode == 0, made.stderr
     assert ext(dist, home, tmp_path, "validate", str(home / "plugins" / "hello-tool")).returncode == 0
+    assert ext(dist, home, tmp_path, "grant", "hello-tool").returncode == 0  # its code runs once approved
     done = ext(dist, home, tmp_path, "call", "hello-tool", "echo", "--input", '{"n": 7}')
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"n": 7}
@@ -107,6 +109,7 @@ def test_a_bad_command_line_is_one_clear_error_not_a_traceback(dist: Path, home:
 
 
 def test_aleph_gui_renders_its_window_to_a_png(dist: Path, home: Path, tmp_path: Path) -> None:
+    assert ext(dist, home, tmp_path, "grant", "wasm-wat-text-tools").returncode == 0
     out = tmp_path / "window.png"
     done = subprocess.run([str(dist / "aleph-gui"), "--home", str(home), "--screenshot", str(out),
                            "--select", "wasm-wat-text-tools", "--fire", "message_received"],

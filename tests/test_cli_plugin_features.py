@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from host_support import HostProcess, Lines, cli_env, host_status, wait_for
 from node_support import DEMOS, needs_node
+from plugin_files import approve
 
 Run = Callable[..., subprocess.CompletedProcess]
 KIT = "node-assistant-kit"
@@ -56,7 +57,7 @@ def test_log_follow_streams_the_hosts_calls_as_they_happen(home: Path, tmp_path:
     cli = [sys.executable, "-m", "aleph_gui.cli", "--home", str(home), *options]
     alone = subprocess.run([*cli, "log", "--follow"], capture_output=True, text=True, env=cli_env(home), timeout=60)
     assert alone.returncode == 1 and "no host is running for this home" in alone.stderr
-    shutil.copytree(DEMOS / "wasm-wat-text-tools", home / "plugins" / "wasm-wat-text-tools")  # there at start
+    approve(home, shutil.copytree(DEMOS / "wasm-wat-text-tools", home / "plugins" / "wasm-wat-text-tools"))
     host = HostProcess(home, options, tmp_path)
     follower = None
     try:

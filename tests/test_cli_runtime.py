@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from host_support import CliRunner
 from manager_helpers import static_toml, write_plugin
+from plugin_files import approve
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT_TOOLS = ROOT / "plugins_demo" / "wasm-wat-text-tools"
@@ -21,7 +22,7 @@ TEXT_TOOLS = ROOT / "plugins_demo" / "wasm-wat-text-tools"
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
-    shutil.copytree(TEXT_TOOLS, home / "plugins" / "wasm-wat-text-tools")
+    approve(home, shutil.copytree(TEXT_TOOLS, home / "plugins" / "wasm-wat-text-tools"))
     return home
 
 

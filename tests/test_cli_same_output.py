@@ -9,6 +9,7 @@ from pathlib import Path
 
 from host_support import CliRunner
 from manager_helpers import static_toml, write_plugin
+from plugin_files import approve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +43,7 @@ TIMES = re.compile(r"\b\d+ µs\b")
 
 def run_session(mode: str, tmp_path: Path) -> list[tuple[int, str, str]]:
     home = tmp_path / mode / "home"
-    shutil.copytree(ROOT / "plugins_demo" / "wasm-wat-text-tools", home / "plugins" / "wasm-wat-text-tools")
+    approve(home, shutil.copytree(ROOT / "plugins_demo" / "wasm-wat-text-tools", home / "plugins" / "wasm-wat-text-tools"))
     write_plugin(home / "plugins", "plain", {"plugin.toml": static_toml("plain")})
     write_plugin(home / "plugins", "asker", {"plugin.toml": static_toml("asker", apis=("log", "kv"))})
     skills = home / "skills" / "tidy"

@@ -36,7 +36,8 @@ def test_first_run_copies_and_pre_grants_a_few(tmp_path: Path) -> None:
     home = tmp_path / "demo-home"
     copied = populate(home, demo_source(tmp_path))
     assert copied == ["asks-first", "built", "wasm-wat-text-tools"]
-    assert states(home) == {"asks-first": "needs_review", "built": "enabled", "wasm-wat-text-tools": "enabled"}
+    # only the pre-granted few run at once; the others show how a review looks
+    assert states(home) == {"asks-first": "needs_review", "built": "needs_review", "wasm-wat-text-tools": "enabled"}
     assert (home / "plugins/built/out.wasm").read_bytes().startswith(b"\0asm")  # build output kept
     assert not (home / "plugins/built/node_modules").exists()
     assert not (home / "plugins/built/__pycache__").exists()

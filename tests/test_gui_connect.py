@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from agent_support import DEMOS, http_get, http_session
+from plugin_files import approve
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QPushButton
@@ -37,7 +38,7 @@ def free_port() -> int:
 def hosted(qtbot: Any, qloop: Any, tmp_path: Path, settings: QSettings) -> Iterator[tuple[Any, HostEndpoints]]:
     """A window that hosts its home (as `aleph-gui` does), with the Connect action installed."""
     home = tmp_path / "home"
-    shutil.copytree(DEMOS / "wasm-wat-text-tools", home / "plugins" / "wasm-wat-text-tools")
+    approve(home, shutil.copytree(DEMOS / "wasm-wat-text-tools", home / "plugins" / "wasm-wat-text-tools"))
     hosting = run(qloop, Hosting.claim(home, "window"))
     hosting.announce()
     window = make_window(qtbot, qloop, home, settings)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import shiboken6
+from plugin_files import approve
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -77,9 +78,9 @@ def write_wat_plugin(folder: Path, plugin_id: str, apis: str = '["log"]') -> Pat
 
 
 def demo_home(root: Path) -> Path:
-    """A home like the demo: WASM tools (enabled), one needing review, a static one, a broken one."""
+    """A home like the demo: WASM tools (approved, enabled), one needing review, a static one, a broken one."""
     plugins = root / "home" / "plugins"
-    write_wat_plugin(plugins / "wasm-wat-text-tools", "wasm-wat-text-tools")
+    approve(root / "home", write_wat_plugin(plugins / "wasm-wat-text-tools", "wasm-wat-text-tools"))
     write_wat_plugin(plugins / "kv-text-tools", "kv-text-tools", apis='["log", "kv"]')
     write_static_plugin(plugins / "net-skills", "net-skills",
                         scope='\n[scope]\nnetwork_access = { mode = "allow", hosts = ["api.example.com"] }\n')

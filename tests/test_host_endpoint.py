@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plugin_files import approve
 
 from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.core.paths import Locations
@@ -33,7 +34,7 @@ TEXT_TOOLS = ROOT / "plugins_demo" / "wasm-wat-text-tools"
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
-    shutil.copytree(TEXT_TOOLS, home / "plugins" / "wasm-wat-text-tools")
+    approve(home, shutil.copytree(TEXT_TOOLS, home / "plugins" / "wasm-wat-text-tools"))
     return home
 
 
@@ -265,7 +266,7 @@ async def test_no_host_is_said_plainly(home: Path) -> None:
 
 async def test_a_home_whose_socket_path_is_too_long_for_unix_sockets_still_hosts(tmp_path: Path) -> None:
     home = tmp_path / ("a-very-long-folder-name-" * 5) / "home"
-    shutil.copytree(TEXT_TOOLS, home / "plugins" / "wasm-wat-text-tools")
+    approve(home, shutil.copytree(TEXT_TOOLS, home / "plugins" / "wasm-wat-text-tools"))
     assert len(str(home / "host.sock").encode()) > 108  # past sun_path: reached through /proc/self/fd
     async with hosted(home):
         assert stat.S_ISSOCK((home / "host.sock").stat().st_mode)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from host_support import HostProcess, Lines, cli_env, host_status, wait_for
 from node_support import needs_node
+from plugin_files import approve
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = ["--no-builtin"]
@@ -65,7 +66,7 @@ def home(tmp_path: Path) -> Path:
     waiter.mkdir(parents=True)
     (waiter / "aleph.plugin.toml").write_text(WAITER_TOML.format(folder=releases))
     (waiter / "index.js").write_text(WAITER_JS)
-    shutil.copytree(ROOT / "plugins_demo" / "wasm-wat-text-tools", home / "plugins" / "wasm-wat-text-tools")
+    approve(home, shutil.copytree(ROOT / "plugins_demo" / "wasm-wat-text-tools", home / "plugins" / "wasm-wat-text-tools"))
     assert ext(home, "grant", "waiter").returncode == 0
     return home
 

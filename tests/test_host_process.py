@@ -15,6 +15,7 @@ import psutil
 import pytest
 from host_support import HostProcess, cli_env, host_status, wait_for
 from node_support import needs_node
+from plugin_files import approve
 
 from aleph_gui.host.client import HostClient
 
@@ -26,7 +27,7 @@ OPTIONS = ["--no-builtin"]
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
-    shutil.copytree(DEMOS / "wasm-wat-text-tools", home / "plugins" / "wasm-wat-text-tools")
+    approve(home, shutil.copytree(DEMOS / "wasm-wat-text-tools", home / "plugins" / "wasm-wat-text-tools"))
     return home
 
 

@@ -25,6 +25,7 @@ from agent_support import (
 )
 from host_support import HostProcess, cli_env, wait_for
 from node_support import needs_node
+from plugin_files import approve
 
 from aleph_gui.host.client import call_sync
 
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.timeout(240)
 def http_host(home: Path) -> Iterator[HostProcess]:
     """`aleph-ext serve --http 0` (any free port) for `home`, once host.json names its URL: the WASM demo, the
     MCP-server demo (approved) and the Node.js kit (not approved yet)."""
-    add_demo(home, "wasm-wat-text-tools")
+    approve(home, add_demo(home, "wasm-wat-text-tools"))
     add_demo(home, "node-assistant-kit")
     add_demo(home, "mcp-time-server")
     asyncio.run(grant(home, "mcp-time-server"))

@@ -35,6 +35,7 @@ async def test_worker_thread_reports_reach_subscribers_on_the_loop_thread(home: 
         m.subscribe(lambda e: seen.append((e.type, e.id, threading.get_ident())))
         m.subscribe(rec)
         await m.grant("keeper")
+        await m.grant("crasher")
         await m.call_tool("keeper", "set_huge", {})  # the host refuses the value and logs it (worker thread)
         await rec.wait_for(lambda: any(e.type == "PluginLog" and e.id == "keeper" for e in rec.events))
         assert any("host function aleph_kv_set failed" in line.message for line in m.logs("keeper"))

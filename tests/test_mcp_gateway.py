@@ -31,6 +31,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.subscriptions import ToolsListChanged, listen
 from mcp.shared.exceptions import MCPError
 from node_support import needs_node
+from plugin_files import approve
 
 from aleph_gui.host.client import call_sync
 
@@ -41,7 +42,7 @@ pytestmark = pytest.mark.timeout(240)
 async def test_an_sdk_client_lists_and_calls_wasm_node_and_proxied_mcp_tools(home: Path) -> None:
     for demo in ("wasm-wat-text-tools", "node-weather-tools", "node-assistant-kit", "mcp-time-server"):
         add_demo(home, demo)
-    await grant(home, "node-weather-tools", "node-assistant-kit", "mcp-time-server")
+    await grant(home, "wasm-wat-text-tools", "node-weather-tools", "node-assistant-kit", "mcp-time-server")
     errors = ErrLog(home.parent / "mcp-serve.err")
     async with stdio_session(home, errlog=errors.file) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
@@ -70,7 +71,7 @@ async def test_an_sdk_client_lists_and_calls_wasm_node_and_proxied_mcp_tools(hom
 
 @needs_node
 async def test_a_guard_plugin_blocks_a_call_and_the_client_reads_the_reason(home: Path) -> None:
-    add_demo(home, "wasm-wat-text-tools")
+    approve(home, add_demo(home, "wasm-wat-text-tools"))
     add_guard(home)
     await grant(home, "tool-guard")
     async with stdio_session(home) as session:
@@ -83,13 +84,14 @@ async def test_a_guard_plugin_blocks_a_call_and_the_client_reads_the_reason(home
 
 @needs_node
 async def test_tools_list_changed_when_a_plugin_is_added_and_when_one_is_granted(home: Path) -> None:
-    add_demo(home, "wasm-wat-text-tools")
+    approve(home, add_demo(home, "wasm-wat-text-tools"))
     notes = Notifications()
     async with stdio_session(home, notifications=notes) as session:
         assert {t.name for t in (await session.list_tools()).tools} == {"uppercase", "word_count"}
         twin = shutil.copytree(home / "plugins" / "wasm-wat-text-tools", home / "plugins" / "wasm-twin")
         manifest = twin / "aleph.plugin.toml"
         manifest.write_text(manifest.read_text().replace('id = "wasm-wat-text-tools"', 'id = "wasm-twin"'))
+        assert (await ext(home, "grant", "wasm-twin")).returncode == 0  # its code runs once approved
         await notes.wait_for("notifications/tools/list_changed")
         names = {t.name for t in (await session.list_tools()).tools}
         assert names == {"uppercase", "word_count", "wasm-twin__uppercase", "wasm-twin__word_count"}
@@ -121,7 +123,7 @@ async def test_skills_and_commands_are_prompts_with_their_arguments(home: Path) 
 
 async def test_with_a_host_calls_go_through_it_named_after_the_client_and_it_survives_the_host(
         home: Path) -> None:
-    add_demo(home, "wasm-wat-text-tools")
+    approve(home, add_demo(home, "wasm-wat-text-tools"))
     host = HostProcess(home, ["--no-builtin"], ROOT)
     errors = ErrLog(home.parent / "mcp-serve.err")
     notes = Notifications()
@@ -155,7 +157,7 @@ async def test_with_a_host_calls_go_through_it_named_after_the_client_and_it_sur
 
 @needs_node
 async def test_a_client_on_the_2026_protocol_hears_of_changes_through_its_listen_stream(home: Path) -> None:
-    add_demo(home, "wasm-wat-text-tools")
+    approve(home, add_demo(home, "wasm-wat-text-tools"))
     add_demo(home, "node-weather-tools")
     params = stdio_params(home, "--no-builtin")
     async with stdio_client(params) as (read, write), \

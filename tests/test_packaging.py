@@ -111,7 +111,7 @@ def test_pip_install_puts_working_commands_on_path(installed: Path, tmp_path: Pa
     listed = run_installed(installed, home, "aleph-ext", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert {p["id"]: p["state"] for p in json.loads(listed.stdout)} == {
-        "wasm-wat-text-tools": "enabled", "node-weather-tools": "needs_review",
+        "wasm-wat-text-tools": "needs_review", "node-weather-tools": "needs_review",
         "secret-guard": "enabled", "tool-rate-limiter": "enabled"}  # built-ins: pre-approved
 
     leak = {"tool_name": "write_file", "arguments": {"content": "AKIA" + "Z7Q2X9W4R8T1Y6U3"}}
@@ -120,6 +120,7 @@ def test_pip_install_puts_working_commands_on_path(installed: Path, tmp_path: Pa
     assert fired.returncode == 0, fired.stderr
     assert "(detector aws_access_key_id)" in json.loads(fired.stdout)["reason"]
 
+    assert run_installed(installed, home, "aleph-ext", "grant", "wasm-wat-text-tools").returncode == 0
     called = run_installed(installed, home, "aleph-ext", "call", "wasm-wat-text-tools", "uppercase",
                            "--input", '{"text": "from the wheel"}')
     assert called.returncode == 0, called.stderr

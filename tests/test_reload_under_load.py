@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psutil
 from manager_helpers import manager_for
+from plugin_files import approve
 
 WAT = Path(__file__).parent / "data" / "wasm" / "config_answer.wat"
 
@@ -40,6 +41,7 @@ async def test_every_event_gets_exactly_one_decision_during_20_reloads(tmp_path:
     folder.mkdir(parents=True)
     shutil.copy(WAT, folder / "answer.wat")
     (folder / "plugin.toml").write_text(manifest(0))
+    approve(home, folder)
     async with manager_for(home) as m:
         assert m.plugin("swapper").state == "enabled"
         stop = asyncio.Event()

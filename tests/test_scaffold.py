@@ -22,10 +22,9 @@ async def test_scaffolded_code_plugins_validate_and_answer(tmp_path: Path, kind:
     assert folder.name == f"my-{kind}-tool"
     async with manager_for(home) as m:
         info = m.plugin(folder.name)
-        # A Node.js plugin runs its own process: reviewed even when it asks for nothing else.
-        assert info.problems == [] and info.state == ("needs_review" if kind == "nodejs" else "enabled")
-        if kind == "nodejs":
-            await m.grant(folder.name)
+        # Its code runs (a Node.js process, a WASM module): reviewed even when it asks for nothing else.
+        assert info.problems == [] and info.state == "needs_review"
+        await m.grant(folder.name)
         assert await m.call_tool(folder.name, tool, args) == expected
         result = await m.fire("message_received", {"text": "hi"})
         assert result.decision == "continue" and [t.plugin for t in result.trace] == [folder.name]

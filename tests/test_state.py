@@ -105,7 +105,9 @@ def test_an_older_database_keeps_every_plugins_data_and_gives_it_to_the_approved
     conn.close()
     db = StateDB(tmp_path / "state.db")
     kept = db.grant("notes", WHO)
-    assert kept is not None and kept.scope == scope and kept.identity == WHO and kept.code_digest == "c0de"
+    assert kept is not None and kept.identity == WHO and kept.code_digest == "c0de"
+    # an approval given to a WASM plugin also covers running its code (a permission of its own since)
+    assert kept.scope == scope.model_copy(update={"wasm_code": True})
     assert db.kv_get("notes", WHO.data_owner, "k") == b"\x01"  # the plugin the grant names has it
     other = Identity("project", "/work/repo/.aleph/plugins/notes", "wasm", "p.wasm")
     assert db.kv_get("notes", other.data_owner, "k") is None  # another plugin with the id does not

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from node_support import DEMOS, needs_node
+from plugin_files import approve
 
 from aleph_gui.core.hook_result import Block, Intercept
 from aleph_gui.core.hooks import HookHandler
@@ -21,9 +22,12 @@ WASM_TOOLS = "wasm-wat-text-tools"
 
 
 def home_with(tmp_path: Path, *demos: str, builtin: Path | None = None) -> Locations:
+    """A home holding these demos, the WASM ones approved (the Node.js one is approved by its test)."""
     home = tmp_path / "home"
     for demo in demos:
-        shutil.copytree(DEMOS / demo, home / "plugins" / demo)
+        folder = shutil.copytree(DEMOS / demo, home / "plugins" / demo)
+        if demo == WASM_TOOLS:
+            approve(home, folder)
     (home / "plugins").mkdir(parents=True, exist_ok=True)
     return Locations(home=home, project=tmp_path, builtin=builtin)
 

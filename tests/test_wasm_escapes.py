@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from manager_helpers import manager_for
+from plugin_files import approve
 from wasm_support import DATA, make_runtime, manifest, net_scope, plugin_folder
 
 from aleph_gui.core.errors import PluginCallError, PluginNotRunnable, PluginTimeout
@@ -66,6 +67,7 @@ async def test_a_start_function_that_never_returns_fails_the_plugin_and_nothing_
     folder.mkdir()
     (folder / "aleph.plugin.toml").write_text(STUCK_TOML)
     shutil.copy(DATA / "start_loop.wat", folder / "start_loop.wat")
+    approve(home, folder)
     manager = manager_for(home)
     await manager.start()
     try:
@@ -268,7 +270,7 @@ CLOCK_TOML = textwrap.dedent("""\
     """)
 
 
-async def test_a_plugin_asking_for_time_runs_without_review_and_shows_no_time_permission(home: Path) -> None:
+async def test_asking_for_time_adds_nothing_to_the_review(home: Path) -> None:
     folder = home / "plugins" / "clock"
     folder.mkdir()
     (folder / "aleph.plugin.toml").write_text(CLOCK_TOML)
@@ -277,8 +279,9 @@ async def test_a_plugin_asking_for_time_runs_without_review_and_shows_no_time_pe
     await manager.start()
     try:
         info = manager.plugin("clock")
-        assert info.state == "enabled"
-        assert [row.key for row in info.permissions] == ["api:log"]
+        assert [row.key for row in info.permissions] == ["api:log", "code:wasm"]  # what every WASM plugin asks
+        await manager.grant("clock")
+        assert manager.plugin("clock").state == "enabled"
         assert abs(await manager.call_tool("clock", "now", {}) - time.time() * 1000) < 60_000
     finally:
         await manager.stop()

@@ -173,16 +173,6 @@ class ExtensionManager(PluginCalls):
         await self.rescan()
         return self.plugins()
 
-
-
-
-    # -- loading -----------------------------------------------------------------------
-
-
-
-
-
-
     # -- user actions ------------------------------------------------------------------
     async def enable(self, plugin_id: str) -> PluginInfo:
         slot = self._slot(plugin_id)
@@ -270,7 +260,7 @@ class ExtensionManager(PluginCalls):
     # -- install / uninstall -----------------------------------------------------------
     async def install(self, source: str | Path, replace: bool = False) -> PluginInfo:
         """Copy a plugin folder or unpack a .zip into the user location. Runs no plugin code:
-        a plugin that requests anything beyond `log` waits for review."""
+        a plugin whose code would run, or that asks for more than `log`, waits for review."""
         source = Path(source).expanduser()
         target_parent = self.locations.user_plugins
         staged_root, found = await asyncio.to_thread(stage, source, target_parent)

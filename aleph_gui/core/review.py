@@ -30,6 +30,8 @@ _WASM: dict[str, tuple[Enforcement, str]] = {
     "api": (Enforcement.ENFORCED, "enforced (host functions withheld)"),
     "file": (Enforcement.ENFORCED, "enforced (WASI allowed paths)"),
     "net": (Enforcement.ENFORCED, "enforced (Extism allowed hosts)"),
+    "code": (Enforcement.ENFORCED, "enforced (Extism: the module gets only the host functions, folders and hosts "
+                                   "granted here, and every call has a time limit)"),
 }
 
 

@@ -33,6 +33,7 @@ KNOWN_APIS: dict[str, tuple[str, Risk]] = {
 ALWAYS_AVAILABLE_APIS = frozenset({"time"})
 
 NODE_PROCESS_KEY = "process:nodejs"
+WASM_CODE_KEY = "code:wasm"
 # Risk in its OS sandbox; where this system has no sandbox the review raises it to high (review.py).
 NODE_PROCESS_RISK: Risk = "low"
 
@@ -85,6 +86,9 @@ class Scope(BaseModel):
     shell: bool = False
     # Runs its own Node.js process (every `kind = "nodejs"` plugin; derived from the manifest, never written).
     node_process: bool = False
+    # Runs its own WebAssembly code (every `kind = "wasm"` plugin; derived, never written): sandboxed, but its
+    # hooks see and may change what flows through the app, so it is reviewed like any other code.
+    wasm_code: bool = False
 
     def permissions(self) -> list[Permission]:
         return scope_permissions(self)
@@ -96,7 +100,7 @@ class Scope(BaseModel):
                 or self.file_access.mode != "none"
                 or self.network_access.mode == "any"
                 or (self.network_access.mode == "allow" and bool(self.network_access.hosts)) or self.shell
-                or self.node_process)
+                or self.node_process or self.wasm_code)
 
     def resolved(self, root: str | os.PathLike[str] | None) -> Scope:
         """This scope with every file path resolved: `~`, `..`, `//` and symbolic links, relative
@@ -137,6 +141,8 @@ _ANY_HOST = Permission(key="net:*", text="connect to any host on the internet", 
 _SHELL = Permission(key="shell", text="run programs and shell commands", risk="medium")
 _NODE_PROCESS = Permission(key=NODE_PROCESS_KEY, text="run its own Node.js program on this computer",
                            risk=NODE_PROCESS_RISK)
+_WASM_CODE = Permission(key=WASM_CODE_KEY, text="run its own WebAssembly code, which sees only what is granted here",
+                        risk="low")
 
 
 # -- canonical paths ---------------------------------------------------------------------------------
@@ -236,6 +242,8 @@ def scope_permissions(scope: Scope) -> list[Permission]:
         items.append(_SHELL)
     if scope.node_process:
         items.append(_NODE_PROCESS)
+    if scope.wasm_code:
+        items.append(_WASM_CODE)
     items.sort(key=lambda p: (RISK_ORDER[p.risk], p.key))
     return items
 

@@ -3,7 +3,8 @@
 Version 1: flags, grants, config, kv, the audit log. Version 2: the calling client of each hook call;
 trusted project folders; app settings; the identity a grant was given to (origin, resolved folder,
 kind, entry, digest of the approved code). Version 3: grants and key/value data belong to a plugin
-(origin and folder), not to an id string.
+(origin and folder), not to an id string; running a WASM plugin's code is a permission of its own, which
+an approval of that WASM plugin already gave.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ CREATE TABLE grants_owned (
 INSERT INTO grants_owned SELECT id, scope, digest, granted_at, origin, folder, kind, entry, code_digest,
     review_reason FROM grants;
 DROP TABLE grants;
-ALTER TABLE grants_owned RENAME TO grants
+ALTER TABLE grants_owned RENAME TO grants;
+UPDATE grants SET scope = json_set(scope, '$.wasm_code', json('true')) WHERE kind = 'wasm'
 """
 
 

@@ -162,7 +162,7 @@ async def calls(session: ClientSession, tool: str, n: int, expected: str) -> lis
 
 
 async def mcp_latency(base: Path, rounds: int, per_round: int) -> str:
-    home = make_home(base, "mcp-home", [WAT], [])
+    home = make_home(base, "mcp-home", [WAT], [WAT])
     host = start_host(home, base)
     echo_script = base / "echo_mcp.py"
     echo_script.write_text(ECHO_MCP)
@@ -208,6 +208,8 @@ def run_once(argv: list[str], stdin: bytes | None) -> tuple[float, subprocess.Co
 def hook_latency(base: Path, rounds: int, per_round: int) -> str:
     home = make_home(base, "hook-home", [], [])
     guard_copies(home, 3)
+    for i in range(3):  # nothing runs unreviewed; the user approves each guard once
+        subprocess.run(ext(home, "grant", f"guard-{i}"), check=True, capture_output=True, cwd=base)
     payload = json.dumps({"session_id": "bench", "transcript_path": "/tmp/bench.jsonl", "cwd": str(base),
                           "hook_event_name": "PreToolUse", "tool_name": "Bash",
                           "tool_input": {"command": "npm test", "description": "Run the tests"},

@@ -218,6 +218,7 @@ async def bench_secret_guard(quick: bool) -> str:
                                                   'name = "echo"\n')
         manager = ExtensionManager(Locations(home=tool_home, project=None, builtin=None))
         await manager.start()
+        await manager.grant("echoer")  # nothing runs unreviewed; the user approves it once
         handlers = hook_handlers(manifest, runtime)
 
         def add_guard() -> list[Any]:

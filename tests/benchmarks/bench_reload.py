@@ -131,7 +131,8 @@ async def main(quick: bool) -> None:
         m = ExtensionManager(Locations(home=home, project=None, builtin=None), watch=True)
         await m.start()
         try:
-            await m.grant("bench-node")  # nothing runs unreviewed; the user approves it once
+            await m.grant("bench-node")  # nothing runs unreviewed; the user approves each once
+            await m.grant("bench-wasm")
             await m.call_tool("bench-node", "answer", {})  # first spawn is not a reload
             w = await reload_latency(m, "bench-wasm", lambda n: (wasm / "plugin.toml").write_text(wasm_manifest(n)),
                                      edits)

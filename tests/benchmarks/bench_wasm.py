@@ -139,6 +139,7 @@ async def main(quick: bool) -> list[str]:
         shutil.copytree(DEMO, home / "plugins" / PLUGIN_ID)
         manager = ExtensionManager(Locations(home=home, project=tmp / "project", builtin=None))
         await manager.start()
+        await manager.grant(PLUGIN_ID)  # nothing runs unreviewed; the user approves it once
         assert await _call_through_manager(manager) == {"text": "HELLO BENCHMARK"}
         executor = HookExecutor()  # (d) one event through 10 WASM hook handlers
         runtimes = []

@@ -1,14 +1,13 @@
 """The review covers everything a manifest can make the app do (issue 13, finding 1), as a property.
 
-For any manifest, in any format: if loading it would ever start a process or load code outside the
-WASM sandbox — a Node.js plugin, a command hook, an MCP server with a command — then `show` lists
-a permission that waits for approval, and the plugin does not run until it is granted. If it names
-a remote MCP server, the host it reaches is among the permissions asked for.
+For any manifest, in any format: if loading it would ever start a process or load code — a Node.js
+plugin, a WASM module, a command hook, an MCP server with a command — then `show` lists a permission
+that waits for approval, and the plugin does not run until it is granted. If it names a remote MCP
+server, the host it reaches is among the permissions asked for.
 
-"Would start a process" is taken from the code that starts them, not from the scope code: the
-loader's choice of runtime (`runtime_class`) and what `mcp.py` does with a server's config
-(`expand_server`). A WASM plugin's own code is exempt: Extism runs it with only what was granted
-(docs/scope-reference.md, "What makes a plugin need review").
+"Would start a process or load code" is taken from the code that does it, not from the scope code:
+the loader's choice of runtime (`runtime_class`: any runtime runs the plugin's code) and what `mcp.py`
+does with a server's config (`expand_server`).
 """
 
 from __future__ import annotations
@@ -29,12 +28,8 @@ from aleph_gui.core.mcp import expand_server
 from aleph_gui.core.scope import Scope
 from aleph_gui.core.slot import PluginSlot
 
-PROCESS_RUNTIMES = ("NodeRuntime", "CommandRuntime")
-
-
-def starts_a_process(manifest: PluginManifest) -> bool:
-    runtime = runtime_class(manifest)
-    if runtime is not None and runtime.__name__ in PROCESS_RUNTIMES:
+def runs_code(manifest: PluginManifest) -> bool:
+    if runtime_class(manifest) is not None:  # its own code: a WASM module, a node process, a command
         return True
     for cap in manifest.of_type("mcp_server"):
         config, _ = expand_server(cap.details, env={}, plugin_root=Path("/plugin"))
@@ -61,13 +56,15 @@ def check_reviewed(folder: Path) -> None:
     slot.settle(safe_mode=False)
     info = slot.info()
     waiting = [r.key for r in info.permissions if r.waiting]
-    if starts_a_process(manifest):
+    if runs_code(manifest):
         assert info.state == "needs_review" and not info.runnable, (info.state, manifest.scope)
         assert any(key != "api:log" for key in waiting), (manifest.kind, manifest.capabilities, waiting)
     if remote_servers(manifest):
         assert any(key.startswith("net:") for key in waiting), (remote_servers(manifest), waiting)
     if manifest.kind == "nodejs":
         assert "process:nodejs" in waiting
+    if manifest.kind == "wasm":
+        assert "code:wasm" in waiting
 
 
 # -- manifests that make the app do things ------------------------------------------------------
@@ -169,7 +166,7 @@ def write_format(folder: Path, fmt: str, doc: dict[str, Any]) -> None:
             (folder / rel).write_text(json.dumps(content))
 
 
-def test_whatever_starts_a_process_is_reviewed_first(tmp_path: Path, fuzz_cases: int) -> None:
+def test_whatever_runs_code_is_reviewed_first(tmp_path: Path, fuzz_cases: int) -> None:
     @fuzz_settings(fuzz_cases)
     @given(fmt=st.sampled_from(["aleph-toml", "aleph-json", "package-json", "claude"]), doc=documents())
     @counted("requested-scope")

@@ -5,8 +5,8 @@ and every parser gets it:
   * a command hook or an MCP server with a command, anywhere -> `shell` (runs programs as you);
   * a remote MCP server -> network to its host (`any` when the host is only known at run time);
   * `kind = "nodejs"` -> `node_process` (the app starts a Node.js process for it);
+  * `kind = "wasm"` -> `wasm_code` (the app loads and runs its WebAssembly code);
   * every file path canonical (`Scope.resolved`, relative paths inside the plugin folder).
-A WASM plugin's own code asks for nothing here: it runs inside Extism with only what was granted.
 See docs/scope-reference.md ("What makes a plugin need review").
 """
 
@@ -88,6 +88,8 @@ def requested_scope(kind: str, capabilities: Iterable[_Declared], declared: Scop
         update["shell"] = True
     if kind == "nodejs" and not declared.node_process:
         update["node_process"] = True
+    if kind == "wasm" and not declared.wasm_code:
+        update["wasm_code"] = True
     net = declared.network_access
     if net.mode != "any" and (any_host or hosts - set(net.hosts if net.mode == "allow" else ())):
         if any_host:
