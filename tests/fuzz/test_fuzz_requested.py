@@ -28,6 +28,7 @@ from aleph_gui.core.mcp import expand_server
 from aleph_gui.core.scope import Scope
 from aleph_gui.core.slot import PluginSlot
 
+
 def runs_code(manifest: PluginManifest) -> bool:
     if runtime_class(manifest) is not None:  # its own code: a WASM module, a node process, a command
         return True

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import math
 import os
 import signal
 import subprocess
@@ -20,33 +18,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from aleph_gui.core.errors import PluginCallError, PluginCrashed, PluginTimeout, cap_text
+from aleph_gui.core.runtime.call_deadlines import CallDeadlines
+from aleph_gui.core.runtime.json_lines import decoded, line_of
 from aleph_gui.core.runtime.node_output import LogLimiter, StderrReader, top_level_id
 
 log = logging.getLogger(__name__)
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
-# The standard encoder for what orjson will not write (integers past 64 bits, keys that are not strings).
-_encode = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def _line_of(message: dict[str, Any]) -> bytes:
-    """A message as one line. orjson: a call's encoding and decoding are a third of its cost in Python."""
-    try:
-        return orjson.dumps(message, option=orjson.OPT_APPEND_NEWLINE)
-    except TypeError:
-        return (_encode(message) + "\n").encode()
-
-
-def _decoded(raw: bytes) -> Any:
-    """A line as JSON; what orjson refuses is read by the standard decoder, so its errors (ValueError,
-    RecursionError for JSON nested too deeply) stay the ones handled below."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return json.loads(raw)
 
 
 class RemoteError(Exception):
@@ -107,9 +86,7 @@ class NodeConnection:
         self._transport: asyncio.SubprocessTransport | None = None
         self._stdin: asyncio.WriteTransport | None = None
         self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._deadlines: dict[int, float] = {}
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = math.inf
+        self._deadlines = CallDeadlines(self._expire)
         self._next_id = 1
         self._ready: asyncio.Future[dict[str, Any]] | None = None
         self._out_partial = bytearray()
@@ -212,7 +189,7 @@ class NodeConnection:
         fut: asyncio.Future[Any] = loop.create_future()
         self._pending[rid] = fut
         if timeout_s:
-            self._add_deadline(rid, loop.time() + timeout_s)
+            self._deadlines.add(rid, loop.time() + timeout_s)
         try:
             try:
                 self._write({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
@@ -224,34 +201,13 @@ class NodeConnection:
                 await self._write_ok.wait()
             return await fut
         finally:
-            self._deadlines.pop(rid, None)
+            self._deadlines.discard(rid)
             self._pending.pop(rid, None)
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
         if self.running:
             with contextlib.suppress(Exception):
                 self._write({"jsonrpc": "2.0", "method": method, "params": params})
-
-    # One timer for all calls in flight (a timer per call costs more than the rest of the call):
-    # it fires at the earliest deadline, expires what is due and re-arms for the next one.
-    def _add_deadline(self, rid: int, deadline: float) -> None:
-        self._deadlines[rid] = deadline
-        if deadline < self._timer_at:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer_at = deadline
-            self._timer = asyncio.get_running_loop().call_at(deadline, self._on_timer)
-
-    def _on_timer(self) -> None:
-        self._timer, self._timer_at = None, math.inf
-        now = asyncio.get_running_loop().time()
-        for rid in [r for r, d in self._deadlines.items() if d <= now + 0.001]:
-            del self._deadlines[rid]
-            self._expire(rid)
-        if self._deadlines:
-            nearest = min(self._deadlines.values())
-            self._timer_at = nearest
-            self._timer = asyncio.get_running_loop().call_at(nearest, self._on_timer)
 
     def _expire(self, rid: int) -> None:
         fut = self._pending.pop(rid, None)
@@ -262,7 +218,7 @@ class NodeConnection:
     def _write(self, message: dict[str, Any]) -> None:
         if self._stdin is None or self._stdin.is_closing() or self._exited.is_set():
             raise BrokenPipeError("stdin closed")
-        self._stdin.write(_line_of(message))
+        self._stdin.write(line_of(message))
 
     def _pause_writing(self) -> None:
         self._write_ok.clear()
@@ -310,7 +266,7 @@ class NodeConnection:
         if not raw.strip():
             return
         try:
-            msg = _decoded(raw)
+            msg = decoded(raw)
         except ValueError:
             msg = None
         except RecursionError:
@@ -393,9 +349,7 @@ class NodeConnection:
         if self._gone.is_set() or self._transport is None:
             return
         self._stderr.eof()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._deadlines.cancel_all()
         code = self._transport.get_returncode()
         code = -signal.SIGKILL if code is None else code
         self._transport.close()
