@@ -114,3 +114,20 @@ async def test_a_code_only_change_loads_but_says_so(tmp_path: Path) -> None:
         info = await m.reload("notes")
         assert info.state == "enabled"
         assert (await m.inspect("notes")).approval_note.startswith("its code changed since you approved it on ")
+
+
+async def test_uninstalling_a_project_copy_keeps_your_own_copy_approved_with_its_data(tmp_path: Path) -> None:
+    home, project = tmp_path / "home", tmp_path / "project"
+    kv_plugin(home / "plugins", "notes")
+    async with manager_for(home) as m:
+        await m.grant("notes")
+        await m.call_tool("notes", "set", {"secret": "the user's private note"})
+    kv_plugin(project / ".aleph" / "plugins", "notes")
+    async with manager_for(home, project) as m:
+        await m.trust()
+        await m.grant("notes")
+        await m.call_tool("notes", "set", {"project": "its own"})
+        await m.uninstall("notes")  # the project's copy, the one listed
+        info = m.plugin("notes")
+        assert info.origin == "user" and info.state == "enabled"
+        assert await m.call_tool("notes", "get", {}) == {"secret": "the user's private note"}

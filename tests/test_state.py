@@ -51,7 +51,7 @@ def test_config_kv_forget_and_audit(state_db: StateDB) -> None:
     state_db.set_config("p", "word", {"x": [1, 2]})
     state_db.kv_set("p", "user:/p", "k", b"\x00\x01")
     assert state_db.config("p") == {"word": {"x": [1, 2]}} and state_db.kv_get("p", "user:/p", "k") == b"\x00\x01"
-    state_db.forget("p")
+    state_db.forget("p", Identity("user", "/p", "wasm", ""), last_copy=True)
     assert state_db.config("p") == {} and state_db.kv_get("p", "user:/p", "k") is None
     rows = [TraceRecord(float(i), "e", "p", "h", "continue", i * 1000, "", (), "cli") for i in range(10)]
     state_db.append_audit(rows, limit=5)

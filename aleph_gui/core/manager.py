@@ -293,7 +293,7 @@ class ExtensionManager(PluginCalls):
             raise PluginNotRunnable(plugin_id, "builtin plugins cannot be uninstalled; disable it instead")
         await self._life.unload(slot)
         await asyncio.to_thread(shutil.rmtree, slot.found.path)
-        self.state.forget(plugin_id)
+        self.state.forget(plugin_id, slot.found.identity, last_copy=not slot.shadowed)
         del self._slots[plugin_id]
         self._life.listing = [e for e in self._life.listing if e.path != slot.found.path]
         self._bus.emit(ev.PluginRemoved(plugin_id))

@@ -236,10 +236,17 @@ class StateDB:
         return PluginKv(self, plugin_id, identity.data_owner)
 
     # -- forgetting a plugin (uninstall) -------------------------------------------------
-    def forget(self, plugin_id: str) -> None:
+    def forget(self, plugin_id: str, identity: Identity, *, last_copy: bool) -> None:
+        """Forget an uninstalled plugin's approval and data. Another copy with the same id (a project's, in
+        this project or another, or a builtin one) keeps its own; the id's on/off flag and settings go with
+        the last copy listed."""
         with self._lock, self._tx():
-            for table in ("plugins", "grants", "config", "kv"):
-                self._conn.execute(f"DELETE FROM {table} WHERE id=?", (plugin_id,))
+            self._conn.execute("DELETE FROM grants WHERE id=? AND (origin='' OR (origin=? AND folder=?))",
+                               (plugin_id, identity.origin, identity.folder))
+            self._conn.execute("DELETE FROM kv WHERE id=? AND owner IN ('', ?)", (plugin_id, identity.data_owner))
+            if last_copy:
+                for table in ("plugins", "config"):
+                    self._conn.execute(f"DELETE FROM {table} WHERE id=?", (plugin_id,))
 
     # -- hook audit log --------------------------------------------------------------------
     def append_audit(self, records: Iterable[tuple[Any, ...]], limit: int = AUDIT_LIMIT) -> None:
