@@ -86,6 +86,10 @@ def init(args: argparse.Namespace) -> int:
 
     folder = create_plugin(args.name, kind=args.kind, parent=args.dir)
     say(f"created {folder} — check it with: aleph-ext validate {folder}")
+    if args.kind == "static":
+        say(f"then: aleph-ext install {folder}")
+    else:  # its code runs only once approved
+        say(f"then: aleph-ext install {folder} && aleph-ext grant {folder.name}")
     return 0
 
 
