@@ -10,6 +10,10 @@ Baselines, measured in the same run (only ratios are comparable on a noisy machi
 Goals (issue 4): manager p50 <= 1.3x raw echo; throughput >= 50% of raw pipelined echo. The spawn and
 memory goals (<= 1.5x bare node) are ours: the sandbox and host script must stay cheap.
 
+Everything runs on one CPU (this process, and so every process it starts): on this 2-core VM the OS put
+an echo process and its reader on the same CPU or on two by luck, and the raw echo's p50 swung between
+36 and 64 us from run to run; on one CPU both paths pay the same wake-ups every run.
+
 Usage: python tests/benchmarks/bench_node.py [--quick]
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -112,7 +117,17 @@ async def call_through_manager(manager: ExtensionManager, args: dict[str, Any]) 
     return await manager.call_tool("bench-echo", "echo", args)
 
 
+def pin_to_one_cpu() -> str:
+    """Pin this process (and what it starts from now on) to the last CPU it may use."""
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned (this system cannot)"
+    cpu = max(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    return f"pinned to CPU {cpu}"
+
+
 async def measure(quick: bool) -> list[str]:
+    print(f"all processes {pin_to_one_cpu()}")
     sequential = 1000 if quick else 10_000
     pipelined = 3000 if quick else 20_000
     rounds = 3 if quick else 10
