@@ -122,7 +122,8 @@ class Lifecycle:
     def read_saved(self, slot: PluginSlot, view: StateDB | StateSnapshot | None = None) -> None:
         view = view if view is not None else self.state
         slot.enabled_flag = view.enabled(slot.id)
-        slot.grant = view.grant(slot.id, slot.found.identity)
+        found = slot.found
+        slot.grant = view.grant(slot.id, lambda: found.identity)
         project = self.locations.project
         slot.trust_folder = str(project) if slot.found.origin == "project" and project is not None else None
         slot.trusted = slot.trust_folder is None or view.trusted(slot.trust_folder)

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,11 +60,16 @@ def _grant(row: tuple[Any, ...]) -> Grant:
     return Grant(pid, Scope.model_validate_json(scope), digest, at, Identity(origin, folder, kind, entry), code, reason)
 
 
-def _approval_of(rows: list[tuple[Any, ...]], identity: Identity | None) -> Grant | None:
+IdentityOf = Callable[[], Identity]  # asked only when an approval is on record under the id
+
+
+def _approval_of(rows: list[tuple[Any, ...]], identity: Identity | IdentityOf | None) -> Grant | None:
     """Of the approvals given under one id: this plugin's (same origin and folder), else the newest one —
     which then names the plugin it was given to, so the review can say it is not this one."""
     if not rows:
         return None
+    if callable(identity):
+        identity = identity()
     if identity is not None:
         for row in rows:
             if (row[4], row[5]) == (identity.origin, identity.folder):
@@ -123,7 +128,7 @@ class StateDB:
                                (plugin_id, int(enabled)))
 
     # -- grants ----------------------------------------------------------------------
-    def grant(self, plugin_id: str, identity: Identity | None = None) -> Grant | None:
+    def grant(self, plugin_id: str, identity: Identity | IdentityOf | None = None) -> Grant | None:
         """The approval of this plugin (see `_approval_of`)."""
         with self._lock:
             rows = self._conn.execute(f"SELECT {_GRANT_COLUMNS} FROM grants WHERE id=?", (plugin_id,)).fetchall()
@@ -312,7 +317,7 @@ class StateSnapshot:
     def enabled(self, plugin_id: str) -> bool | None:
         return self._flags.get(plugin_id)
 
-    def grant(self, plugin_id: str, identity: Identity | None = None) -> Grant | None:
+    def grant(self, plugin_id: str, identity: Identity | IdentityOf | None = None) -> Grant | None:
         return _approval_of(self._grants.get(plugin_id, []), identity)
 
     def trusted(self, folder: str) -> bool:
