@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
 from PySide6.QtCore import Qt
 from test_gui_support import (  # noqa: F401
     close_window,
@@ -20,7 +21,7 @@ from test_gui_support import (  # noqa: F401
 )
 
 from aleph_gui.core.paths import BUILTIN_PLUGINS
-from aleph_gui.ui.schema_form import BoolField, ChoiceField, GroupField, ListField, MapField, TextField
+from aleph_gui.ui.schema_form import BoolField, ChoiceField, Field, GroupField, ListField, MapField, TextField
 
 SCHEMA = textwrap.dedent("""
     [config_schema.units]
@@ -216,3 +217,11 @@ def test_the_rate_limiters_limits_are_saved_and_the_pane_says_it_reloads(qtbot, 
     assert w.manager.settings("tool-rate-limiter").values == {"tool_limits": {"search": 5}}
     wait_until(qloop, lambda: w.manager.is_loaded("tool-rate-limiter"))
     close_window(qloop, w)
+
+
+def test_an_editor_that_cannot_show_a_saved_value_is_refused_when_written() -> None:
+    # Otherwise a setting would silently show nothing, and Save would store None.
+    with pytest.raises(TypeError, match="must define set_value"):
+        class ReadOnly(Field):
+            def value(self) -> str:
+                return "x"

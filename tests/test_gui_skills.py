@@ -111,9 +111,13 @@ def test_keyboard_moves_through_entries_and_the_body_follows(browser_window, qtb
 
 def test_a_new_skill_folder_appears_without_a_restart(browser_window, homes, qloop) -> None:
     home, _ = homes
+    skills = browser_window.skills
+    assert "translate" not in skills.names()
     write_skill(home / "skills" / "translate", "translate", "Translate text", "# Translate\n")
     browser_window.manager.notify_skills_changed()  # what the folder watcher does on a change
-    wait_until(qloop, lambda: "translate" in browser_window.skills.names())
+    wait_until(qloop, lambda: "translate" in skills.names())
+    (row,) = [n for n in range(skills.model.rowCount()) if skills.model.entry(n).name == "translate"]
+    assert skills.model.entry(row).description == "Translate text"
 
 
 def test_an_empty_home_says_where_skills_come_from(qtbot, qloop, tmp_path, settings) -> None:

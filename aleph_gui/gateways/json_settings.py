@@ -2,7 +2,7 @@
 
 The installer rewrites files Claude Code and Claude Desktop own (`~/.claude.json`, `settings.json`, ...). A file
 is read as bytes, parsed, changed in memory and written back in the layout it had (indent, key separator,
-trailing newline, BOM, line endings, `\\uXXXX` escapes), so an untouched key keeps its bytes in the common case.
+trailing newline, BOM, line endings, `\\u00e9`-style escapes), so an untouched key keeps its bytes in the common case.
 Key order is kept (dicts keep insertion order). Before a file changes, its bytes are copied next to it as
 `<name>.aleph-backup-<UTC yyyymmddThhmmss>`; a file that did not exist gets a `<...>.absent` marker instead,
 listing the folders that were created for it, so an uninstall can put things back exactly.

@@ -9,6 +9,7 @@ before storing (`json_schema.config_errors`) and hands each editor its part of t
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -79,9 +80,18 @@ def parse_scalar(text: str, kind: str) -> Any:
 
 
 class Field(QWidget):
-    """One setting's editor: `value()`, `set_value()`, `set_error()`, and `changed` on every edit."""
+    """One setting's editor: `value()`, `set_value()`, `set_error()`, and `changed` on every edit.
+
+    Every editor defines `value` and `set_value`; a class that leaves one out is refused when it is made
+    (Qt's metaclass does not enforce `abstractmethod` the way ABCMeta would)."""
 
     changed = Signal()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        left = [name for name in ("value", "set_value") if getattr(getattr(cls, name), "__isabstractmethod__", False)]
+        if left:
+            raise TypeError(f"{cls.__name__} must define {' and '.join(left)}")
 
     def __init__(self, key: str, schema: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -96,11 +106,13 @@ class Field(QWidget):
         self.help.setAccessibleName(f"About {key}")
         self.help.setVisible(bool(self.help.text()))
 
+    @abstractmethod
     def value(self) -> Any:
-        raise NotImplementedError
+        """The setting as the editor holds it now (what Save stores)."""
 
+    @abstractmethod
     def set_value(self, value: Any) -> None:
-        raise NotImplementedError
+        """Show `value` (a saved setting, or the schema's default)."""
 
     def focus_target(self) -> QWidget:
         return self
