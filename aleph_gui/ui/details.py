@@ -66,7 +66,16 @@ def _tree(parent: QWidget, name: str, headers: Sequence[str], stretch: int) -> Q
 def _empty_item(text: str, columns: int) -> QTreeWidgetItem:
     item = QTreeWidgetItem([text] + [""] * (columns - 1))
     item.setFlags(Qt.ItemFlag.ItemIsEnabled)
-    item.setForeground(0, QColor("#7a7f87"))
+    item.setForeground(0, QColor(theme.MUTED_GREY))
+    return item
+
+
+def add_note(tree: QTreeWidget, text: str) -> QTreeWidgetItem:
+    """A grey row across the whole tree that says why it lists nothing (or what went wrong)."""
+    item = _empty_item(text, tree.columnCount())
+    tree.addTopLevelItem(item)
+    item.setFirstColumnSpanned(True)  # only works once the item is in the tree
+    item.setToolTip(0, text)
     return item
 
 
@@ -242,10 +251,7 @@ class LogTab(QWidget):
         self.text.setAccessibleName("Plugin log")
         self.text.setMaximumBlockCount(LOG_LINES_SHOWN)
         self.text.setPlaceholderText("Nothing logged yet. The plugin's own log lines and its stderr appear here.")
-        font = self.text.font()
-        font.setFamily("DejaVu Sans Mono")
-        font.setStyleHint(font.StyleHint.Monospace)
-        self.text.setFont(font)
+        theme.monospace(self.text)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
 

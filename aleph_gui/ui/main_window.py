@@ -588,7 +588,7 @@ class MainWindow(WindowActions, WindowViews, QMainWindow):
     def _selection_changed(self) -> None:
         self._refresh_details()
         self._update_actions()
-        self.refresh_activity(force=True)
+        self._show_selected_activity()  # the rest of the activity views do not depend on the selection
         self.inspect_soon()
 
     def changeEvent(self, event: QEvent) -> None:

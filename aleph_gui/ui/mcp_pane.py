@@ -33,12 +33,11 @@ from aleph_gui.core.errors import AlephError
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.ui import theme
+from aleph_gui.ui.details import add_note
 from aleph_gui.ui.icons import icon
 
 log = logging.getLogger(__name__)
 
-STATE_LOOK = {"running": ("Running", "enabled"), "stopped": ("Stopped", "disabled"),
-              "starting": ("Starting…", "reload"), "failed": ("Failed", "error")}
 Tool = tuple[str, str, dict[str, Any]]  # (name, description, input schema)
 
 
@@ -93,10 +92,7 @@ class McpPane(QWidget):
         self.schema.setReadOnly(True)
         self.schema.setAccessibleName("Input schema of the selected tool")
         self.schema.setPlaceholderText("The selected tool's input schema appears here.")
-        font = self.schema.font()
-        font.setFamily("DejaVu Sans Mono")
-        font.setStyleHint(font.StyleHint.Monospace)
-        self.schema.setFont(font)
+        theme.monospace(self.schema)
         self.try_button = QPushButton(icon("run"), "Try &it…", self)
         self.try_button.setAccessibleName("Call the selected tool from Try it")
 
@@ -173,8 +169,8 @@ class McpPane(QWidget):
             details = declared.get(name, {})
             remote = bool(details.get("url")) and not details.get("command")
             state = "remote" if remote else str(status.get("state") or ("stopped" if info.runnable else "off"))
-            word, icon_name = STATE_LOOK.get(state, ({"remote": "Remote", "off": "Not running"}.get(state, state),
-                                                     "disabled"))
+            word, icon_name, _ = theme.PROCESS_STATES.get(
+                state, ({"remote": "Remote", "off": "Not running"}.get(state, state), "disabled", ""))
             listed = self._tools.get((info.id, name))
             count = str(len(listed)) if listed is not None else (str(status["tools"]) if status.get("tools") else "")
             command = str(status.get("command") or declared_command(details))
@@ -189,18 +185,13 @@ class McpPane(QWidget):
             if name == current:
                 self.servers.setCurrentItem(item)
         if not self.servers.topLevelItemCount():
-            note = QTreeWidgetItem(["This plugin declares no MCP servers.", "", "", ""])
-            note.setFlags(Qt.ItemFlag.ItemIsEnabled)
-            note.setForeground(0, QColor("#7a7f87"))
-            self.servers.addTopLevelItem(note)
-            note.setFirstColumnSpanned(True)
+            add_note(self.servers, "This plugin declares no MCP servers.")
         elif self.servers.currentItem() is None:
             self.servers.setCurrentItem(self.servers.topLevelItem(0))
         self._server_changed()
 
     def current_server(self) -> str | None:
-        item = self.servers.currentItem()
-        data = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        data = self._server_data()
         return data["name"] if data else None
 
     def _server_data(self) -> dict[str, Any] | None:
@@ -243,11 +234,7 @@ class McpPane(QWidget):
         if tools is None:
             hint = "Press List tools to start the server and see its tools." if self._server_data() else ""
             if hint:
-                note = QTreeWidgetItem([hint, ""])
-                note.setFlags(Qt.ItemFlag.ItemIsEnabled)
-                note.setForeground(0, QColor("#7a7f87"))
-                self.tools.addTopLevelItem(note)
-                note.setFirstColumnSpanned(True)  # only works once the item is in the tree
+                add_note(self.tools, hint)
         else:
             for name, description, schema in tools:
                 item = QTreeWidgetItem([name, description])
@@ -257,10 +244,7 @@ class McpPane(QWidget):
                 if name == current:
                     self.tools.setCurrentItem(item)
             if not tools:
-                note = QTreeWidgetItem(["The server offers no tools.", ""])
-                note.setFlags(Qt.ItemFlag.ItemIsEnabled)
-                self.tools.addTopLevelItem(note)
-                note.setFirstColumnSpanned(True)
+                add_note(self.tools, "The server offers no tools.")
             elif self.tools.currentItem() is None:
                 self.tools.setCurrentItem(self.tools.topLevelItem(0))
         self._tool_changed()

@@ -35,20 +35,12 @@ from aleph_gui.core.events import PluginLog
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.ui import theme
+from aleph_gui.ui.details import LogTab, add_note
 from aleph_gui.ui.icons import icon
 
 log = logging.getLogger(__name__)
 
 LOG_LINES = 300
-STATE_LOOK = {  # state -> (word, icon, colour)
-    "running": ("Running", "enabled", "#2e8b57"), "stopped": ("Stopped", "disabled", "#7a7f87"),
-    "starting": ("Starting…", "reload", "#3b73c4"), "stopping": ("Stopping…", "reload", "#3b73c4"),
-    "failed": ("Failed", "error", theme.ERROR_RED), "crashed": ("Crashed", "crashed", "#8e2a7a"),
-}
-
-
-def log_line(entry: PluginLog) -> str:
-    return f"{datetime.fromtimestamp(entry.time).strftime('%H:%M:%S')}  {entry.level.upper():<7} {entry.message}"
 
 
 class ServicesPane(QWidget):
@@ -84,10 +76,7 @@ class ServicesPane(QWidget):
         self.log.setMaximumBlockCount(LOG_LINES)
         self.log.setAccessibleName("Recent log lines of the plugin")
         self.log.setPlaceholderText("Nothing logged yet. What the plugin and its services log appears here.")
-        font = self.log.font()
-        font.setFamily("DejaVu Sans Mono")
-        font.setStyleHint(font.StyleHint.Monospace)
-        self.log.setFont(font)
+        theme.monospace(self.log)
 
         top = QWidget(self)
         top_layout = QVBoxLayout(top)
@@ -157,19 +146,19 @@ class ServicesPane(QWidget):
             return
         if changed:
             self.outcome.setText("")
-            self.log.setPlainText("\n".join(log_line(e) for e in (logs or [])[-LOG_LINES:]))
+            self.log.setPlainText("\n".join(LogTab.line(e) for e in (logs or [])[-LOG_LINES:]))
         self.process.setText(self._process_text(info))
         try:
             services = self.manager.services(info.id)
         except AlephError as exc:
-            self._add_note(f"⚠ {exc.message}")
+            add_note(self.tree, f"⚠ {exc.message}")
             self._refresh_buttons()
             return
         descriptions = {c.name: c.description for c in info.manifest.of_type("service")} if info.manifest else {}
         self.observe(info.id, services)
         for svc in services:
             state, changed_at = self._seen[(info.id, str(svc["name"]))]
-            word, icon_name, color = STATE_LOOK.get(state, (state.capitalize(), "", "#7a7f87"))
+            word, icon_name, color = theme.PROCESS_STATES.get(state, (state.capitalize(), "", theme.MUTED_GREY))
             since = datetime.fromtimestamp(changed_at).strftime("%H:%M:%S") if changed_at else "—"
             item = QTreeWidgetItem([svc["name"], word, since, descriptions.get(svc["name"], "")])
             item.setIcon(1, icon(icon_name))
@@ -182,24 +171,11 @@ class ServicesPane(QWidget):
             if svc["name"] == selected:
                 self.tree.setCurrentItem(item)
         if not services:
-            self._add_note("This plugin declares no services. A service is a background task a plugin runs until "
+            add_note(self.tree, "This plugin declares no services. A service is a background task a plugin runs until "
                            "it is stopped (for example a clock or a file watcher).")
         elif self.tree.currentItem() is None:
             self.tree.setCurrentItem(self.tree.topLevelItem(0))
         self._refresh_buttons()
-
-    def _add_note(self, text: str) -> None:
-        item = self._note_item(text)
-        self.tree.addTopLevelItem(item)
-        item.setFirstColumnSpanned(True)  # only works once the item is in the tree
-        item.setToolTip(0, text)
-
-    @staticmethod
-    def _note_item(text: str) -> QTreeWidgetItem:
-        item = QTreeWidgetItem([text, "", "", ""])
-        item.setFlags(Qt.ItemFlag.ItemIsEnabled)
-        item.setForeground(0, QColor("#7a7f87"))
-        return item
 
     @staticmethod
     def _process_text(info: PluginInfo) -> str:
@@ -224,16 +200,19 @@ class ServicesPane(QWidget):
 
     def append_logs(self, entries: Sequence[PluginLog]) -> None:
         for entry in entries:
-            self.log.appendPlainText(log_line(entry))
+            self.log.appendPlainText(LogTab.line(entry))
+
+    def _selected_data(self) -> tuple[str, str] | None:
+        """(name, state) of the selected service."""
+        item = self.tree.currentItem()
+        return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
 
     def selected(self) -> str | None:
-        item = self.tree.currentItem()
-        data = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        data = self._selected_data()
         return data[0] if data else None
 
     def _selected_state(self) -> str:
-        item = self.tree.currentItem()
-        data = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        data = self._selected_data()
         return data[1] if data else ""
 
     def _refresh_buttons(self) -> None:

@@ -200,10 +200,7 @@ class SettingsPane(QWidget):
     def _effective(self, key: str) -> Any:
         settings = self.current
         assert settings is not None
-        if key in settings.effective:
-            return settings.effective[key]
-        spec = (settings.schema.get("properties") or {}).get(key)
-        return spec.get("default") if isinstance(spec, dict) else None
+        return settings.effective[key] if key in settings.effective else self._schema_default(key)
 
     def _load_values(self) -> None:
         for key, field in self.fields.items():

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from aleph_gui.core.skills import SkillEntry
+from aleph_gui.ui import theme
 from aleph_gui.ui.icons import icon
 from aleph_gui.ui.proxy import change_filter
 
@@ -53,10 +54,6 @@ def origin_text(entry: SkillEntry, plugin_ids: set[str]) -> str:
         return "~/" + Path(entry.source).relative_to(Path.home()).as_posix()
     except ValueError:
         return entry.source
-
-
-def collisions(entry: SkillEntry) -> list[str]:
-    return [p.message for p in entry.problems if COLLISION_MARK in p.message]
 
 
 class SkillsModel(QAbstractTableModel):
@@ -157,7 +154,6 @@ class SkillsBrowser(QWidget):
         self.model = SkillsModel(self)
         self.proxy = SkillsFilter(self)
         self.proxy.setSourceModel(self.model)
-        self.loaded = False
         self._shown: SkillEntry | None = None
         self._body_task: asyncio.Future[None] | None = None
 
@@ -243,13 +239,11 @@ class SkillsBrowser(QWidget):
         self._placeholder("Reading skills, commands and agents…")
 
     def show_error(self, text: str) -> None:
-        self.loaded = False
         self._placeholder(f"⚠ Could not read the skills: {text}")
 
     def set_entries(self, entries: list[SkillEntry], plugin_ids: set[str]) -> None:
         current = self._shown.name if self._shown is not None else None
         self.model.set_entries(entries, plugin_ids)
-        self.loaded = True
         self._update_placeholder()
         if current and self.select(current):
             return
@@ -311,7 +305,7 @@ class SkillsBrowser(QWidget):
             facts.append(f"<b>Model:</b> {e(str(meta['model']))}")
         facts.append(f"<span style='color:palette(placeholder-text)'>{e(str(entry.path))}</span>")
         for problem in entry.problems:
-            color = "#c0392b" if problem.severity == "error" else "#b7791f"
+            color = theme.ERROR_RED if problem.severity == "error" else theme.RISK_COLORS["medium"]
             word = "Collision" if COLLISION_MARK in problem.message else problem.severity.capitalize()
             facts.append(f"<span style='color:{color}'>⚠ <b>{word}:</b> {e(problem.message)}</span>")
         self.header.setText("<br>".join(facts))

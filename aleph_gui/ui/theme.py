@@ -6,7 +6,7 @@ Colour is never the only signal: every coloured thing also has an icon and/or a 
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 STATE_WORDS: dict[str, str] = {
     "enabled": "Enabled", "disabled": "Disabled", "needs_review": "Needs review", "invalid": "Invalid",
@@ -31,11 +31,29 @@ STATE_COLORS: dict[str, str] = {
     "failed": "#c0392b", "crashed": "#8e2a7a", "overridden": "#7a7f87",
 }
 ERROR_RED = "#c0392b"  # error text and marks, readable on light and dark
+MUTED_GREY = "#7a7f87"  # placeholder rows and "stopped"
 ERROR_STYLE = f"color: {ERROR_RED};"
+OK_GREEN = STATE_COLORS["enabled"]  # a call or a check that went well
 BLOCK_ROW_LIGHT = "#fde2e0"
 BLOCK_ROW_DARK = "#5a1f1c"
 INTERCEPT_ROW_LIGHT = "#ece8fb"
 INTERCEPT_ROW_DARK = "#332c5c"
+
+
+# A service's or an MCP server's state: (word, icon name, colour).
+PROCESS_STATES: dict[str, tuple[str, str, str]] = {
+    "running": ("Running", "enabled", STATE_COLORS["enabled"]), "stopped": ("Stopped", "disabled", MUTED_GREY),
+    "starting": ("Starting…", "reload", "#3b73c4"), "stopping": ("Stopping…", "reload", "#3b73c4"),
+    "failed": ("Failed", "error", ERROR_RED), "crashed": ("Crashed", "crashed", STATE_COLORS["crashed"]),
+}
+
+
+def monospace(widget: QWidget) -> None:
+    """Show a log or JSON text in a fixed-width font."""
+    font = widget.font()
+    font.setFamily("DejaVu Sans Mono")
+    font.setStyleHint(font.StyleHint.Monospace)
+    widget.setFont(font)
 
 
 def state_word(state: str) -> str:

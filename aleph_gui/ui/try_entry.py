@@ -30,6 +30,7 @@ from qasync import asyncSlot
 from aleph_gui.core.errors import AlephError
 from aleph_gui.core.inventory import PluginInfo
 from aleph_gui.core.manager import ExtensionManager
+from aleph_gui.ui import theme
 from aleph_gui.ui.icons import icon
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ FORMS = {
     "cli": ("Arguments:", "NAME --flag", "", "", "Ru&n"),
     "command": ("Arguments:", "text after the command (optional)", "", "", "Ru&n"),
 }
-ERROR_COLOR = "#c0392b"
-OK_COLOR = "#2e8b57"
 
 
 def entry_points(info: PluginInfo | None) -> list[tuple[str, str, dict[str, Any]]]:
@@ -212,7 +211,7 @@ class EntryPointBox(QGroupBox):
             self.busy = False
             self._refresh()
         took = (time.perf_counter() - started) * 1000
-        self._say(f"{summary} ({took:.1f} ms)" if ok else summary, OK_COLOR if ok else ERROR_COLOR)
+        self._say(f"{summary} ({took:.1f} ms)" if ok else summary, theme.OK_GREEN if ok else theme.ERROR_RED)
         self.output.setPlainText(output)
         self.finished.emit(ok)
         return ok

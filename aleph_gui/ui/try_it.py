@@ -45,8 +45,6 @@ from aleph_gui.ui.try_entry import EntryPointBox
 
 log = logging.getLogger(__name__)
 
-ERROR_COLOR = "#c0392b"
-OK_COLOR = "#2e8b57"
 Tool = tuple[str, str, "dict[str, Any] | None"]
 
 
@@ -73,10 +71,7 @@ def _json_editor(parent: QWidget, name: str) -> QPlainTextEdit:
     editor = QPlainTextEdit(parent)
     editor.setAccessibleName(name)
     editor.setTabChangesFocus(True)  # keep Tab for moving between controls
-    font = editor.font()
-    font.setFamily("DejaVu Sans Mono")
-    font.setStyleHint(font.StyleHint.Monospace)
-    editor.setFont(font)
+    theme.monospace(editor)
     return editor
 
 
@@ -245,7 +240,7 @@ class TryItPanel(QWidget):
         try:
             specs = await self.manager.tools(info.id)
         except AlephError as exc:
-            self._say(self.tool_description, f"✖ {exc}", ERROR_COLOR)
+            self._say(self.tool_description, f"✖ {exc}", theme.ERROR_RED)
             self._refresh_runnable()
             return False
         by_server: dict[str, list[Any]] = {}
@@ -256,11 +251,12 @@ class TryItPanel(QWidget):
         for server, tools in by_server.items():
             self.remember_mcp_tools(info.id, server, tools)
         current = self.tool_combo.currentText()
-        self.set_plugin(self.info)
         if current:
-            self.select_tool(current)
+            self.select_tool(current)  # rebuilds the list, newly listed tools included
+        else:
+            self.set_plugin(self.info)
         count = sum(len(t) for t in by_server.values())
-        self._say(self.tool_description, f"✔ {count} MCP tool{'s' if count != 1 else ''} listed.", OK_COLOR)
+        self._say(self.tool_description, f"✔ {count} MCP tool{'s' if count != 1 else ''} listed.", theme.OK_GREEN)
         return True
 
     def set_plugin(self, info: PluginInfo | None) -> None:
@@ -325,9 +321,9 @@ class TryItPanel(QWidget):
             return False
         _args, problems = self.parsed_arguments()
         if problems:
-            self._say(self.args_status, "✖ " + "; ".join(problems[:3]), ERROR_COLOR)
+            self._say(self.args_status, "✖ " + "; ".join(problems[:3]), theme.ERROR_RED)
         else:
-            self._say(self.args_status, "✔ arguments match the tool's schema", OK_COLOR)
+            self._say(self.args_status, "✔ arguments match the tool's schema", theme.OK_GREEN)
         self._refresh_runnable()
         return not problems
 
@@ -361,7 +357,7 @@ class TryItPanel(QWidget):
             return False
         args, problems = self.parsed_arguments()
         if problems or args is None:
-            self._say(self.result_label, "✖ Fix the arguments first: " + "; ".join(problems[:3]), ERROR_COLOR)
+            self._say(self.result_label, "✖ Fix the arguments first: " + "; ".join(problems[:3]), theme.ERROR_RED)
             return False
         self.busy = True
         self._refresh_runnable()
@@ -372,17 +368,17 @@ class TryItPanel(QWidget):
             result = await self.manager.call_tool(info.id, data[0], args, client="window")
         except AlephError as exc:
             took = (time.perf_counter() - started) * 1000
-            self._say(self.result_label, f"✖ Failed after {took:.1f} ms: {exc}", ERROR_COLOR)
+            self._say(self.result_label, f"✖ Failed after {took:.1f} ms: {exc}", theme.ERROR_RED)
             self.result_edit.setPlainText("")
         except Exception as exc:  # never let a plugin's surprise take the window down
             log.exception("tool call failed")
             took = (time.perf_counter() - started) * 1000
             self._say(self.result_label, f"✖ Failed after {took:.1f} ms: unexpected {type(exc).__name__}: {exc}",
-                      ERROR_COLOR)
+                      theme.ERROR_RED)
         else:
             took = (time.perf_counter() - started) * 1000
             ok = True
-            self._say(self.result_label, f"✔ {data[0]} returned in {took:.1f} ms", OK_COLOR)
+            self._say(self.result_label, f"✔ {data[0]} returned in {took:.1f} ms", theme.OK_GREEN)
             text = result if isinstance(result, str) else json.dumps(result, indent=2, ensure_ascii=False)
             self.result_edit.setPlainText(text)
         finally:
@@ -402,10 +398,10 @@ class TryItPanel(QWidget):
             payload = json.loads(text)
         except json.JSONDecodeError as exc:
             self._say(self.event_label, f"✖ The payload is not valid JSON: {exc.msg} (line {exc.lineno})",
-                      ERROR_COLOR)
+                      theme.ERROR_RED)
             return None
         if not isinstance(payload, dict) or not event:
-            self._say(self.event_label, "✖ Pick an event and give a JSON object as payload", ERROR_COLOR)
+            self._say(self.event_label, "✖ Pick an event and give a JSON object as payload", theme.ERROR_RED)
             return None
         self.busy = True
         self._refresh_runnable()
@@ -414,7 +410,7 @@ class TryItPanel(QWidget):
             result = await self.manager.fire(event, payload, client="window")
         except Exception as exc:  # the executor never raises for handlers; this is a core bug
             log.exception("firing %s failed", event)
-            self._say(self.event_label, f"✖ Could not fire {event}: {exc}", ERROR_COLOR)
+            self._say(self.event_label, f"✖ Could not fire {event}: {exc}", theme.ERROR_RED)
             return None
         finally:
             self.busy = False
@@ -433,10 +429,10 @@ class TryItPanel(QWidget):
             self._say(self.event_label, f"No plugin listens to {event}: the event passes unchanged.",
                       "palette(window-text)")
         elif result.decision == "block":
-            self._say(self.event_label, f"⛔ Blocked: {result.reason or 'no reason given'}", ERROR_COLOR)
+            self._say(self.event_label, f"⛔ Blocked: {result.reason or 'no reason given'}", theme.ERROR_RED)
         else:
             word = "changed by a plugin" if result.decision == "intercept" else "passes unchanged"
             self._say(self.event_label, f"✔ {result.decision.capitalize()} — {handlers} handler(s); the event "
-                      f"{word}.", OK_COLOR)
+                      f"{word}.", theme.OK_GREEN)
         self.event_finished.emit(result.decision)
         return result.decision

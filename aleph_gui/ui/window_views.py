@@ -57,9 +57,12 @@ class WindowViews:
     def _refresh_sparklines(self) -> None:
         self.model.set_sparklines(self.activity.sparklines())
 
-    def _refresh_activity_views(self) -> None:
+    def _show_selected_activity(self) -> None:
         selected = self.selected_id()
         self.details.overview.show_activity(self.activity.plugin(selected) if selected else None)
+
+    def _refresh_activity_views(self) -> None:
+        self._show_selected_activity()
         slowest, blocker = self.activity.leaders()
         parts = []
         if slowest is not None:
