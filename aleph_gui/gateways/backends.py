@@ -94,10 +94,6 @@ class HostRelay:
         self.client = client
         self._callback: Callable[[], None] | None = None
 
-    @property
-    def host(self) -> dict[str, Any]:
-        return self.client.host
-
     async def run(self, method: str, params: dict[str, Any], client: str) -> Any:
         try:
             if client and client != self.client.name:

@@ -99,7 +99,6 @@ class McpGateway:
         self._dirty = asyncio.Event()
         self._follower: asyncio.Task[None] | None = None
         self._closed = False
-        self.notifications_sent = 0
         self.server = _Server(SERVER_NAME, version=__version__, title="Aleph Extension Manager",
                               instructions=INSTRUCTIONS,
                               on_list_tools=self._list_tools, on_call_tool=self._call_tool,
@@ -230,7 +229,6 @@ class McpGateway:
                 await self._notify("notifications/prompts/list_changed")
 
     async def _notify(self, method: str) -> None:
-        self.notifications_sent += 1
         tools = method.startswith("notifications/tools")
         await self._bus.publish(ToolsListChanged() if tools else PromptsListChanged())
         for key, (_, session) in list(self._sessions.items()):

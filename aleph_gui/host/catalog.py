@@ -41,12 +41,14 @@ def clean_name(text: str) -> str:
     return _NOT_ALLOWED.sub("_", text).strip("_") or "tool"
 
 
+def _hashed(name: str, origin: str) -> str:
+    """`name` cut to fit MAX_NAME with a hash of `origin`, so it stays distinct."""
+    return f"{name[:MAX_NAME - 9]}_{hashlib.sha1(origin.encode()).hexdigest()[:8]}"
+
+
 def _fit(name: str, origin: str) -> str:
-    """At most MAX_NAME characters; a shortened name ends with a hash of `origin` so it stays distinct."""
-    if len(name) <= MAX_NAME:
-        return name
-    digest = hashlib.sha1(origin.encode()).hexdigest()[:8]
-    return f"{name[:MAX_NAME - 9]}_{digest}"
+    """At most MAX_NAME characters; a shortened name ends with a hash of `origin`."""
+    return name if len(name) <= MAX_NAME else _hashed(name, origin)
 
 
 def unique_names(items: list[tuple[str, str, str]], keeps: Callable[[str, list[str]], str | None]) -> list[str]:
@@ -66,7 +68,7 @@ def unique_names(items: list[tuple[str, str, str]], keeps: Callable[[str, list[s
     out = []
     for (_, _, origin), name in zip(items, wanted, strict=True):
         if name in taken:  # two names that differ only in characters MCP does not allow, or a prefix collision
-            name = f"{name[:MAX_NAME - 9]}_{hashlib.sha1(origin.encode()).hexdigest()[:8]}"
+            name = _hashed(name, origin)
         taken.add(name)
         out.append(name)
     return out
@@ -126,7 +128,7 @@ class PromptArgument:
 
 
 def _argument_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", text.strip()).strip("_").lower() or "arguments"
+    return _NOT_ALLOWED.sub("_", text.strip()).strip("_").lower() or "arguments"
 
 
 def prompt_arguments(meta: dict[str, Any]) -> list[PromptArgument]:

@@ -62,7 +62,7 @@ class SyncClient:
     def __init__(self, sock: socket.socket, home: Path) -> None:
         self._sock = sock
         self.home = home
-        self._buffer = b""
+        self._buffer = bytearray()
         self._next_id = 0
         self._bye = False
         self._timeout: float | None = sock.gettimeout()
@@ -102,11 +102,13 @@ class SyncClient:
                     if self._bye:
                         raise HostHandedOver(f"the host of {self.home} stopped; ask the next host")
                     raise HostGone(f"the host of {self.home} stopped before answering")
-                self._buffer += chunk
+                seen = len(self._buffer)  # only the new chunk can hold the end of the line: a big answer
+                self._buffer += chunk     # costs one pass, not one per chunk
                 if len(self._buffer) > rpc.MAX_LINE:
                     raise HostGone(f"the host of {self.home} sent a message longer than {rpc.MAX_LINE} bytes")
-                end = self._buffer.find(b"\n")
-            line, self._buffer = self._buffer[:end], self._buffer[end + 1:]
+                end = self._buffer.find(b"\n", seen)
+            line = bytes(self._buffer[:end])
+            del self._buffer[:end + 1]
             try:
                 message = json.loads(line)
             except ValueError:

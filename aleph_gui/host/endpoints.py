@@ -34,10 +34,6 @@ class HostEndpoints:
         return self.hosting is not None and self.hosting.server is not None
 
     @property
-    def kind(self) -> str:
-        return self.hosting.kind if self.hosting is not None else ""
-
-    @property
     def socket(self) -> Path | None:
         return self.hosting.server.path if self.hosts and self.hosting and self.hosting.server else None
 

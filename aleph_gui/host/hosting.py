@@ -171,7 +171,8 @@ async def _ask_handover(home: Path, kind: str) -> bool:
     except HostUnavailable:
         return False
     except RemoteError as exc:  # it will not hand over (a window)
-        raise HomeHosted(f"{who_hosts(home, read_host_info(home))}: {exc}", read_host_info(home)) from None
+        info = read_host_info(home)
+        raise HomeHosted(f"{who_hosts(home, info)}: {exc}", info) from None
     finally:
         await client.close()
     return True

@@ -21,6 +21,7 @@ from aleph_gui.core.manager import ExtensionManager
 from aleph_gui.core.paths import Locations
 from aleph_gui.host.endpoints import HostEndpoints
 from aleph_gui.host.hosting import HomeHosted, Hosting
+from aleph_gui.host.info import info_path
 
 
 def _say(message: str) -> None:
@@ -60,7 +61,7 @@ async def serve(locations: Locations, *, safe_mode: bool = False, http_port: int
                 say(f"aleph-ext serve: no HTTP gateway: {exc}")
                 return 1
             say(f"serving MCP at {url}/mcp and plugin routes at {url}/plugins/<plugin-id>/<path> "
-                f"(bearer token in {home / 'host.json'})")
+                f"(bearer token in {info_path(home)})")
         # What start-up built lives as long as the host: out of the collector's generations, full GC passes
         # stay short under a steady stream of calls (the window does the same).
         gc.freeze()

@@ -51,6 +51,7 @@ class Connection(asyncio.Protocol):
         self.pid = 0
         self.in_flight = 0
         self._reading_paused = False
+        self._scanned = 0  # bytes of the buffer already searched for a newline
         self.subscribed = False
         self.event_types: frozenset[str] | None = None  # None: every event
 
@@ -70,15 +71,18 @@ class Connection(asyncio.Protocol):
         buffer = self._buffer
         start = 0
         while self.in_flight < MAX_IN_FLIGHT:
-            end = buffer.find(b"\n", start)
+            end = buffer.find(b"\n", max(start, self._scanned))
             if end < 0:
+                self._scanned = len(buffer)  # a partial line: the next read searches only what it adds
                 break
             line = bytes(buffer[start:end])
             start = end + 1
             if line.strip():
                 self._server.on_line(self, line)
         del buffer[:start]
-        waiting = b"\n" in buffer  # whole requests left for later: read nothing more until they start
+        self._scanned = max(0, self._scanned - start)
+        # whole requests left for later: read nothing more until they start
+        waiting = self.in_flight >= MAX_IN_FLIGHT and b"\n" in buffer
         if waiting != self._reading_paused and self.transport is not None:
             if waiting:
                 self.transport.pause_reading()
@@ -127,8 +131,7 @@ class Connection(asyncio.Protocol):
 
 class HostServer:
     def __init__(self, manager: ExtensionManager, home: Path, kind: str, *,
-                 on_handover: Callable[[int, str], None] | None = None,
-                 operations: dict[str, Operation] | None = None) -> None:
+                 on_handover: Callable[[int, str], None] | None = None) -> None:
         self.manager = manager
         self.home = home
         self.kind = kind
@@ -137,7 +140,6 @@ class HostServer:
         self.started = 0.0
         self.served = 0
         self.connections: set[Connection] = set()
-        self._operations = operations if operations is not None else OPERATIONS
         self._on_handover = on_handover
         self._accepting = False
         self._stop_reason = ""
@@ -205,7 +207,7 @@ class HostServer:
         if own is not None:
             own(self, conn, request_id, params)
             return
-        op = self._operations.get(method)
+        op = OPERATIONS.get(method)
         if op is None:
             conn.send(rpc.error(request_id, rpc.METHOD_NOT_FOUND, f"the host has no operation '{method}'"))
             return
@@ -257,7 +259,7 @@ class HostServer:
         return {"project": str(locations.project) if locations.project else None,
                 "builtin": locations.builtin is not None, "safe_mode": self.manager.safe_mode}
 
-    def status(self, asking: Connection | None = None) -> dict[str, Any]:
+    def status(self, asking: Connection) -> dict[str, Any]:
         return {"pid": os.getpid(), "kind": self.kind, "home": str(self.home), "socket": str(self.path),
                 "http": self.http, "started": self.started, "in_flight": self.in_flight, "served": self.served,
                 "clients": [{"name": c.name, "pid": c.pid} for c in self.connections if c is not asking]}
