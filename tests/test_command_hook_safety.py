@@ -25,6 +25,7 @@ from aleph_gui.core.manifest.claude import parse_claude_plugin
 from aleph_gui.core.paths import Locations
 from aleph_gui.core.runtime.command import CommandRuntime
 from aleph_gui.core.runtime.sandboxing import PROCESS_ENV_KEPT
+from aleph_gui.core.sandbox import PersistentSandbox, SandboxError, sandbox_status
 from aleph_gui.core.state import StateDB
 
 INJECTION = "x;touch INJECTED;y"
@@ -130,3 +131,19 @@ async def test_a_huge_block_reason_is_cut_before_it_reaches_the_user(tmp_path: P
     (root / "answer.json").write_text(answer)
     result, _ = await fire_once(root, tmp_path, {"tool_name": "Bash"})
     assert result.decision == "block" and result.reason == "z" * PLUGIN_TEXT_CAP + TRUNCATED
+
+
+async def test_a_hook_in_a_fresh_sandbox_gets_its_variables_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the long-lived sandbox cannot start, each hook gets its own bwrap — with the same variables."""
+    if not sandbox_status().available:
+        pytest.skip(f"no sandbox on this system: {sandbox_status().sentence}")
+
+    async def cannot_start(*_args: Any, **_kwargs: Any) -> None:
+        raise SandboxError("cc-probe", "no helper interpreter")
+
+    monkeypatch.setattr(PersistentSandbox, "start", cannot_start)
+    root = claude_plugin(tmp_path / "plugins", "echo \"$CLAUDE_PLUGIN_ROOT|$CLAUDE_PROJECT_DIR\" >&2; exit 2")
+    result, logs = await fire_once(root, tmp_path, {"tool_name": "Bash", "cwd": str(tmp_path)})
+    assert any("each hook gets its own" in line for line in logs), logs
+    assert result.decision == "block" and result.reason == f"{root}|{tmp_path}"

@@ -83,6 +83,9 @@ def test_enforcement_labels_never_overclaim() -> None:
     assert enforcement("nodejs", "file:read:/", SANDBOXED)[0] is Enforcement.REFUSED
     assert enforcement("nodejs", f"file:read:{Path.home()}", SANDBOXED)[0] is Enforcement.REFUSED
     assert enforcement("nodejs", "file:read:/usr/share", SANDBOXED)[0] is Enforcement.ENFORCED
+    # the review refuses what the sandbox refuses when the plugin starts, and says why
+    how, sentence = enforcement("nodejs", "file:read:/proc/self", SANDBOXED)
+    assert how is Enforcement.REFUSED and "inside /proc" in sentence
     # without one: said so, never claimed
     how, sentence = enforcement("nodejs", "net:*", NO_SANDBOX)
     assert how is Enforcement.NOT_ENFORCED and sentence.startswith("not sandboxed on this system (bubblewrap is not")

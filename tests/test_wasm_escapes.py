@@ -20,9 +20,8 @@ from manager_helpers import manager_for
 from plugin_files import approve
 from wasm_support import DATA, make_runtime, manifest, net_scope, plugin_folder
 
-from aleph_gui.core.errors import PluginCallError, PluginNotRunnable, PluginTimeout
+from aleph_gui.core.errors import PLUGIN_TEXT_CAP, PluginCallError, PluginNotRunnable, PluginTimeout
 from aleph_gui.core.review import permission_rows
-from aleph_gui.core.runtime.wasm_errors import ERROR_TEXT_MAX
 from aleph_gui.core.scope import Scope
 from aleph_gui.core.state import StateDB
 
@@ -212,8 +211,8 @@ async def test_a_100_kb_error_message_is_clipped(tmp_path: Path, state: StateDB)
         await h.runtime.call_tool("fail", "x" * 100_000)
     message = raised.value.message
     assert message.startswith("tool 'fail' failed: \"xxx") and message.endswith("… (truncated)")
-    assert len(message) < ERROR_TEXT_MAX + 100
-    assert all(len(text) < ERROR_TEXT_MAX + 100 for _, text in h.logs)
+    assert len(message) < PLUGIN_TEXT_CAP + 100
+    assert all(len(text) < PLUGIN_TEXT_CAP + 100 for _, text in h.logs)
     assert h.runtime.status()["failed"] is False  # an error answer is not a fault
 
 
@@ -226,7 +225,7 @@ async def test_a_huge_bad_hook_answer_is_clipped(tmp_path: Path, state: StateDB)
     with pytest.raises(PluginCallError) as raised:
         await h.runtime.run_hook("answer", {"event": "message_received", "data": {}})
     assert "is not a hook decision: unknown action 'yyy" in raised.value.message
-    assert raised.value.message.endswith("… (truncated)") and len(raised.value.message) < ERROR_TEXT_MAX + 100
+    assert raised.value.message.endswith("… (truncated)") and len(raised.value.message) < PLUGIN_TEXT_CAP + 100
 
 
 # -- the clock is no permission: the label says so, and it is true (finding 10) -------------------------

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from time import perf_counter_ns
 from typing import Any
 
-from aleph_gui.core.errors import AlephError, PluginCallError, PluginNotRunnable
+from aleph_gui.core.errors import PLUGIN_TEXT_CAP, AlephError, PluginCallError, PluginNotRunnable
 from aleph_gui.core.hooks import HookExecutor
 from aleph_gui.core.loader import LoadedPlugin
 from aleph_gui.core.manifest.model import Capability
 from aleph_gui.core.registry import PluginRegistry
 
-ERROR_TEXT_MAX = 2000
 WORDS = {"cli": ("CLI entry", "CLI entries"), "http_route": ("HTTP route", "HTTP routes"),
          "command": ("command", "commands"), "provider": ("provider", "providers"), "channel": ("channel", "channels")}
 
@@ -69,7 +68,7 @@ async def invoke(version: LoadedPlugin, registry: PluginRegistry, hooks: HookExe
         answer = await runtime.inner.call_handler(kind, cap.name, payload)
     except AlephError as exc:
         hooks.record((started, kind, version.manifest.id, name, "continue", perf_counter_ns() - t0,
-                      exc.message[:ERROR_TEXT_MAX], (), client))
+                      exc.message[:PLUGIN_TEXT_CAP], (), client))
         raise
     hooks.record((started, kind, version.manifest.id, name, "continue", perf_counter_ns() - t0, "", (), client))
     return answer

@@ -5,13 +5,13 @@ The UI and the CLI render these typed rows; they never parse permission keys or 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from aleph_gui.core.sandbox import SandboxStatus, sandbox_status
-from aleph_gui.core.scope import RISK_ORDER, Permission, Scope, covers, is_covered
+from aleph_gui.core.sandbox.policy import refusal
+from aleph_gui.core.scope import RISK_ORDER, Permission, Scope, covers, home_folder, is_covered
 
 
 class Enforcement(StrEnum):
@@ -60,14 +60,13 @@ def _unsandboxed(family: str, why: str) -> tuple[Enforcement, str]:
     return Enforcement.RUNS_AS_YOU, f"{not_here}: it runs as you"
 
 
-def _refused(key: str) -> bool:
-    """A folder no sandbox can give (`/`, the home folder or one holding it): the plugin does not start."""
+def _refusal(key: str) -> str | None:
+    """Why the sandbox will not give this folder (the same rule it applies when the plugin starts)."""
     family, _, rest = key.partition(":")
     if family != "file":
-        return False
+        return None
     path = rest.partition(":")[2]
-    home = os.path.realpath(os.path.expanduser("~"))
-    return path in ("/", "*") or home == path or home.startswith(path.rstrip("/") + "/")
+    return refusal("/" if path == "*" else path, home_folder())
 
 
 def enforcement(kind: str, permission_key: str, sandbox: SandboxStatus | None = None) -> tuple[Enforcement, str]:
@@ -82,9 +81,10 @@ def enforcement(kind: str, permission_key: str, sandbox: SandboxStatus | None = 
     status = sandbox or sandbox_status()
     if not status.available:
         return _unsandboxed(family, status.reason)
-    if _refused(permission_key):
-        return Enforcement.REFUSED, ("refused: no sandbox can give a plugin this folder (it holds your whole "
-                                     "home or system); the plugin will not start with it")
+    why = _refusal(permission_key)
+    if why:
+        return Enforcement.REFUSED, (f"refused: no sandbox can give a plugin this folder (it {why}); "
+                                     "the plugin will not start with it")
     return _sandboxed(family)
 
 

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import Any
 
-from aleph_gui.core.errors import AlephError, PluginCallError, PluginNotRunnable
+from aleph_gui.core.errors import PLUGIN_TEXT_CAP, AlephError, PluginCallError, PluginNotRunnable
 from aleph_gui.core.hooks import FireResult, HookExecutor
 from aleph_gui.core.loader import LoadedPlugin, TrackedRuntime
 from aleph_gui.core.registry import PluginRegistry
 from aleph_gui.core.runtime.offload import offloader
 
 BEFORE, AFTER, TOOL_CALL = "before_tool_call", "after_tool_call", "tool_call"
-ERROR_TEXT_MAX = 2000
 
 Fire = Callable[..., Awaitable[FireResult]]
 
@@ -103,7 +102,7 @@ async def call_tool(version: LoadedPlugin, registry: PluginRegistry, hooks: Hook
         result = await run(arguments)
     except AlephError as exc:
         hooks.record((started, TOOL_CALL, pid, tool, "continue", perf_counter_ns() - t0,
-                      exc.message[:ERROR_TEXT_MAX], (), client))
+                      exc.message[:PLUGIN_TEXT_CAP], (), client))
         raise
     took = perf_counter_ns() - t0
     hooks.record((started, TOOL_CALL, pid, tool, "continue", took, "", (), client))
@@ -129,7 +128,7 @@ async def _in_one_hop(version: LoadedPlugin, runtime: TrackedRuntime, hooks: Hoo
         hooks.publish(before)
     if started:
         hooks.record((started, TOOL_CALL, pid, tool, "continue", took,
-                      error.message[:ERROR_TEXT_MAX] if isinstance(error, AlephError) else "", (), client))
+                      error.message[:PLUGIN_TEXT_CAP] if isinstance(error, AlephError) else "", (), client))
     if after is not None:
         hooks.publish(after)
     if before is not None and before.decision == "block":

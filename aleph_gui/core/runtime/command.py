@@ -44,7 +44,6 @@ from aleph_gui.core.sandbox import (
     SandboxError,
     SandboxPolicy,
     SandboxUnavailable,
-    default_env,
     sandbox_status,
 )
 
@@ -52,8 +51,6 @@ log = logging.getLogger(__name__)
 
 SHELL = "/bin/sh"
 OUTPUT_CAP = 256 * 1024  # bytes kept of stdout / stderr; the rest is drained and dropped
-# What a command hook inherits from the app's environment (docs/scope-reference.md), besides the
-# variables set for it: enough to find programs and speak the user's language, nothing secret.
 _READ_CHUNK = 64 * 1024
 
 
@@ -249,10 +246,10 @@ class CommandRuntime(PluginRuntime):
         argv = [SHELL, "-c", command]
         if self._sandbox is not None:
             # inside, the plugin folder is the working directory unless the project folder was granted
-            return await self._sandbox.spawn(argv, env={**default_env(), **env},
+            return await self._sandbox.spawn(argv, env={**self._sandbox.policy.environment, **env},
                                              cwd=cwd if _visible(cwd, self._sandbox.policy) else None)
-        if self._fresh is not None:
-            wrapped = await self._fresh.wrap(argv)
+        if self._fresh is not None:  # the hook's own variables too, as in the long-lived sandbox
+            wrapped = await self._fresh.wrap(argv, env)
             return await asyncio.create_subprocess_exec(
                 *wrapped, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, env={}, start_new_session=True)

@@ -63,7 +63,6 @@ class NodeRuntime(PluginRuntime):
         super().__init__(ctx)
         self._launch = NodeLauncher(ctx, node_path)
         self.ready_timeout_s = ready_timeout_s
-        self.restart_backoff_s = restart_backoff_s
         self.shutdown_grace_s = shutdown_grace_s
         self.max_line_bytes = max_line_bytes
         self._conn: NodeConnection | None = None
@@ -71,7 +70,6 @@ class NodeRuntime(PluginRuntime):
         self._stopped = False
         self._crash = CrashBudget(restart_backoff_s)
         self._restarts = 0
-        self._starts = 0
         self._restart_task: asyncio.Task[None] | None = None
         self._health_task: asyncio.Task[None] | None = None
         self._idle = IdleStop(idle_timeout_s, busy=self._busy, stop=self._stop_idle)
@@ -163,7 +161,7 @@ class NodeRuntime(PluginRuntime):
             raise PluginNotRunnable(self.plugin_id, "was stopped")
 
     async def _spawn(self) -> NodeConnection:
-        argv, env = await self._launch.command(self._config())
+        argv, env = await self._launch.command(self.ctx.config)
         if self._stopped:  # stop() ran while the sandbox was prepared
             await self._discard(None)
         conn = NodeConnection(self.plugin_id, argv, self.ctx.root, env, log_sink=self.ctx.log,
@@ -182,7 +180,6 @@ class NodeRuntime(PluginRuntime):
             raise
         if self._stopped:  # stop() ran while it started: nothing may outlive stop()
             await self._discard(conn)
-        self._starts += 1
         log.info("%s: node process %s ready", self.plugin_id, conn.pid)
         if self.shape == "module":
             regs = init.get("registrations")
@@ -202,9 +199,6 @@ class NodeRuntime(PluginRuntime):
         self._conn = None
         await self._launch.close()
         raise PluginNotRunnable(self.plugin_id, "was stopped")
-
-    def _config(self) -> dict[str, Any]:
-        return self.ctx.config
 
     # -- crashes and restarts -------------------------------------------------------------------
     def _record_crash(self, reason: str) -> bool:
@@ -328,7 +322,7 @@ class NodeRuntime(PluginRuntime):
         """The user's settings changed: a running process reads them at once (`api.config`, config.get)."""
         conn = self._conn
         if conn is not None and conn.running and conn.is_ready and self.shape == "module":
-            conn.notify("$/config", {"config": self._config()})
+            conn.notify("$/config", {"config": self.ctx.config})
 
     async def run_hook(self, handler: str, event: dict[str, Any], timeout_ms: int | None = None) -> HookResult:
         timeout = timeout_ms or self.ctx.manifest.limits.hook_timeout_ms or DEFAULT_HOOK_TIMEOUT_MS

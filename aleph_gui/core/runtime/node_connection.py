@@ -109,10 +109,6 @@ class NodeConnection:
     def running(self) -> bool:
         return self._transport is not None and not self._exited.is_set()
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._pending)
-
     # -- lifecycle -----------------------------------------------------------------------------
     async def open(self, ready_timeout_s: float) -> dict[str, Any]:
         """Spawn and wait for the ready line; returns its `result` object."""

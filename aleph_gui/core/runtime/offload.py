@@ -28,7 +28,8 @@ WORKERS = 8  # blocking calls at once across all plugins (a looping plugin holds
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
 
 
-def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+def settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    """Deliver a worker thread's outcome on the loop (call it with `loop.call_soon_threadsafe`)."""
     if future.done():  # the caller gave up (cancelled); nothing to deliver
         return
     if error is not None:
@@ -60,7 +61,7 @@ class Offloader:
                 if job is None:
                     self._idle.append(inbox)
             try:
-                loop.call_soon_threadsafe(_settle, future, value, error)
+                loop.call_soon_threadsafe(settle, future, value, error)
             except RuntimeError:  # the loop was closed while the call ran
                 pass
             del future, value, error, fn, args

@@ -9,6 +9,7 @@ and every affected permission says so (review.py) — never "enforced".
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -85,13 +86,17 @@ class ProcessSandbox:
     def sandboxed(self) -> bool:
         return self.status.available
 
-    async def wrap(self, argv: list[str]) -> list[str]:
+    async def wrap(self, argv: list[str], env: Mapping[str, str] | None = None) -> list[str]:
+        """`argv` in the sandbox; `env` is added to the policy's environment for this process only."""
         if not self.sandboxed:
             return argv
         if self.policy.network == "hosts" and self._proxy is None:
             self._proxy = await FilteringProxy.start(self.policy.plugin_id, self.policy.hosts, on_refused=self._log)
         proxy = self._proxy.socket_path if self._proxy is not None else None
-        return bwrap_argv(self.policy, argv, proxy_socket=proxy, status=self.status)
+        policy = self.policy
+        if env:
+            policy = dataclasses.replace(policy, env=tuple(sorted({**policy.environment, **env}.items())))
+        return bwrap_argv(policy, argv, proxy_socket=proxy, status=self.status)
 
     async def close(self) -> None:
         if self._proxy is not None:

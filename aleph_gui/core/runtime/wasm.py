@@ -27,13 +27,13 @@ from typing import Any
 
 import extism
 
-from aleph_gui.core.errors import HookTimeout, PluginCallError, PluginNotRunnable, PluginTimeout
+from aleph_gui.core.errors import HookTimeout, PluginCallError, PluginNotRunnable, PluginTimeout, cap_text
 from aleph_gui.core.hook_result import BadHookAnswer, HookResult, result_from_json
 from aleph_gui.core.manifest.model import DEFAULT_HOOK_TIMEOUT_MS
 from aleph_gui.core.runtime.base import PluginRuntime, RuntimeContext
-from aleph_gui.core.runtime.offload import offloader
+from aleph_gui.core.runtime.offload import offloader, settle
 from aleph_gui.core.runtime.wasm_cache import CompileCache, CompileKey, shared_compile_cache
-from aleph_gui.core.runtime.wasm_errors import OUTPUT_MAX_BYTES, call_error, clip, mib
+from aleph_gui.core.runtime.wasm_errors import OUTPUT_MAX_BYTES, call_error, mib
 from aleph_gui.core.runtime.wasm_health import CallHealth
 from aleph_gui.core.runtime.wasm_instances import Instance, Instances
 from aleph_gui.core.runtime.wasm_manifest import (
@@ -141,7 +141,7 @@ class WasmRuntime(PluginRuntime):
                 LATE_STARTS.add(-1)
                 return
         try:
-            loop.call_soon_threadsafe(_settle, done, error)
+            loop.call_soon_threadsafe(settle, done, None, error)
         except RuntimeError:  # the loop was closed meanwhile
             pass
 
@@ -205,7 +205,7 @@ class WasmRuntime(PluginRuntime):
         try:
             return result_from_json(json.loads(out))
         except (ValueError, BadHookAnswer) as exc:
-            err = PluginCallError(self.plugin_id, clip(f"hook handler '{handler}' answered something that is "
+            err = PluginCallError(self.plugin_id, cap_text(f"hook handler '{handler}' answered something that is "
                                                        f"not a hook decision: {exc}"))
             self.health.failure(err)
             raise err from exc
@@ -252,7 +252,7 @@ class WasmRuntime(PluginRuntime):
             if export == "_start":  # Extism re-instantiates after `_start`, without the start-up code
                 inst.plugin = None
             if guest.refusal is not None:
-                err = PluginCallError(self.plugin_id, clip(f"{what} {guest.refusal}"))
+                err = PluginCallError(self.plugin_id, cap_text(f"{what} {guest.refusal}"))
                 self.health.refusal(err)
                 raise err
         self.health.ok()
@@ -312,13 +312,4 @@ def _bounded_bytes(buf: Any) -> bytes:
     if len(buf) > OUTPUT_MAX_BYTES:
         raise _OutputTooLarge(len(buf))
     return bytes(buf)
-
-
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(None)
 

@@ -1,27 +1,27 @@
 """The sentences a WASM plugin's failures are told in: loading, starting and calling.
 
-Text that comes from the plugin (its `error_set` message, a bad hook answer) is clipped to
-`ERROR_TEXT_MAX` characters, so a plugin cannot flood the log, the trace or a dialog.
+Text that comes from the plugin (its `error_set` message, a bad hook answer) is capped to
+`PLUGIN_TEXT_CAP` characters (`errors.cap_text`), so a plugin cannot flood the log, the trace or a dialog.
 """
 
 from __future__ import annotations
 
 import re
 
-from aleph_gui.core.errors import AlephError, ManifestError, PluginCallError, PluginTimeout, ScopeDenied
+from aleph_gui.core.errors import (
+    AlephError,
+    ManifestError,
+    PluginCallError,
+    PluginTimeout,
+    ScopeDenied,
+    cap_text,
+)
 from aleph_gui.core.runtime.wasm_host import API_OF_FUNCTION, NAMESPACE
 
-ERROR_TEXT_MAX = 2000
 OUTPUT_MAX_BYTES = 16 * 1024 * 1024
-TRUNCATED = "… (truncated)"
 
 _UNKNOWN_IMPORT = re.compile(r"unknown import: `([^`]+?)::([^`]+?)` has not been defined")
 _TRAP = "error while executing at wasm backtrace"
-
-
-def clip(text: str, limit: int = ERROR_TEXT_MAX) -> str:
-    """At most `limit` characters of `text`, marked when cut."""
-    return text if len(text) <= limit else text[:limit] + TRUNCATED
 
 
 def mib(n: int) -> str:
@@ -38,7 +38,7 @@ def load_error(plugin_id: str, entry: str, message: str) -> AlephError:
                                           f"'{API_OF_FUNCTION[name]}' API")
         return ManifestError(plugin_id, f"{entry} imports {name} from '{module}', which Aleph does not provide")
     detail = message.removeprefix("Unable to compile Extism plugin: ").splitlines()[0].strip()
-    return ManifestError(plugin_id, f"{entry} is not a valid WebAssembly module ({clip(detail, 300)})")
+    return ManifestError(plugin_id, f"{entry} is not a valid WebAssembly module ({cap_text(detail, 300)})")
 
 
 def start_error(plugin_id: str, entry: str, message: str, timeout_ms: int, memory_mb: int) -> PluginCallError:
@@ -50,7 +50,7 @@ def start_error(plugin_id: str, entry: str, message: str, timeout_ms: int, memor
     if message.startswith(_TRAP):
         return PluginCallError(plugin_id, f"{entry} crashed inside WebAssembly while starting (a trap such as "
                                           "'unreachable' or an out-of-bounds access)")
-    return PluginCallError(plugin_id, f"{entry} failed while starting: {clip(message.strip()) or 'no message'}")
+    return PluginCallError(plugin_id, f"{entry} failed while starting: {cap_text(message.strip()) or 'no message'}")
 
 
 def call_error(plugin_id: str, message: str, what: str, timeout_ms: int, timeout_error: type[PluginTimeout],
@@ -64,4 +64,4 @@ def call_error(plugin_id: str, message: str, what: str, timeout_ms: int, timeout
     if message.startswith(_TRAP):
         return PluginCallError(plugin_id, f"{what} crashed inside WebAssembly (a trap such as 'unreachable' or "
                                           "an out-of-bounds access)"), True
-    return PluginCallError(plugin_id, f"{what} failed: {clip(message.strip()) or 'no error message'}"), False
+    return PluginCallError(plugin_id, f"{what} failed: {cap_text(message.strip()) or 'no error message'}"), False
