@@ -56,12 +56,12 @@ class FireResult:
     __slots__ = ("decision", "data", "reason", "rows", "_trace")
 
     def __init__(self, decision: str, data: dict[str, Any], reason: str = "",
-                 trace: list[TraceRecord] | None = None, rows: list[TraceRow] | None = None) -> None:
+                 rows: list[TraceRow] | None = None) -> None:
         self.decision = decision  # continue | intercept | block
         self.data = data
         self.reason = reason
-        self.rows: list[TraceRow] = rows if rows is not None else list(trace or [])
-        self._trace = trace
+        self.rows: list[TraceRow] = rows if rows is not None else []
+        self._trace: list[TraceRecord] | None = None
 
     @property
     def trace(self) -> list[TraceRecord]:

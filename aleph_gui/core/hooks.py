@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aleph_gui.core.hook_chain import (
     EMPTY,
@@ -35,9 +35,6 @@ from aleph_gui.core.trace import TraceRecord
 
 __all__ = ["FireResult", "HookExecutor", "HookHandler", "TraceRecord", "TraceRow"]
 RING_SIZE = 2000
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +100,7 @@ class HookExecutor:
 
     def record(self, row: TraceRow) -> None:
         """Trace something that is not a handler call (a tool's own run) like one."""
-        self._ring.append(row)
-        self._publish(FireResult("continue", {}, rows=[row]))
+        self.publish(FireResult("continue", {}, rows=[row]))
 
     def recent(self, n: int = 100) -> list[TraceRecord]:
         return [TraceRecord.of(r) for r in list(self._ring)[-n:]] if n > 0 else []
@@ -157,10 +153,8 @@ class HookExecutor:
                                                               records, client)
         if chain.observers:
             await self._run_observers(chain.observers, name, current, subject, now, records, client)
-        self._ring.extend(records)
         result = FireResult(decision, current, reason, rows=records)
-        if self._subscribers or self._trace_sink is not None:
-            self._publish(result)
+        self.publish(result)
         return result
 
     async def _run_chain(self, chain: tuple[HookHandler, ...], name: str, current: dict[str, Any],
@@ -294,15 +288,7 @@ class HookExecutor:
             if h.skip_reason:
                 records.append((now, event, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, NO_KEYS, client))
                 continue
-            t0 = perf_counter_ns()
-            try:
-                result = h.func(dict(current)) if h.func is not None else h.runtime.run_hook_blocking(  # type: ignore[union-attr]
-                    h.handler, {"event": event, "data": dict(current)}, h.timeout_ms)
-                err = ""
-            except Exception as exc:
-                result, err = None, failure_text(exc, h)
-            records.append((now, event, h.plugin_id, h.handler, observed_decision(result, err),
-                            perf_counter_ns() - t0, err, NO_KEYS, client))
+            _observe_here(h, event, current, now, records, client)
         return FireResult(decision, current, reason, rows=records)
 
     def publish(self, result: FireResult) -> None:
@@ -322,13 +308,7 @@ class HookExecutor:
             if h.skip_reason:
                 records.append((now, name, h.plugin_id, h.handler, "skipped", 0, h.skip_reason, NO_KEYS, client))
             elif h.func is not None:
-                t0 = perf_counter_ns()
-                try:
-                    result, err = h.func(dict(data)), ""
-                except Exception as exc:
-                    result, err = None, failure_text(exc, h)
-                records.append((now, name, h.plugin_id, h.handler, observed_decision(result, err),
-                                (perf_counter_ns() - t0), err, NO_KEYS, client))
+                _observe_here(h, name, data, now, records, client)
             elif h.runtime is not None:
                 pending.append(h)
         if pending:
@@ -366,3 +346,17 @@ class HookExecutor:
                 self._trace_sink(result.rows)
             except Exception:
                 log.exception("hook trace sink failed")
+
+
+def _observe_here(h: HookHandler, name: str, data: dict[str, Any], now: float, records: list[TraceRow],
+                  client: str) -> None:
+    """Run one observer on this thread (its function, or its runtime's blocking call) and trace its answer."""
+    t0 = perf_counter_ns()
+    try:
+        result = h.func(dict(data)) if h.func is not None else h.runtime.run_hook_blocking(  # type: ignore[union-attr]
+            h.handler, {"event": name, "data": dict(data)}, h.timeout_ms)
+        err = ""
+    except Exception as exc:
+        result, err = None, failure_text(exc, h)
+    records.append((now, name, h.plugin_id, h.handler, observed_decision(result, err), perf_counter_ns() - t0,
+                    err, NO_KEYS, client))

@@ -153,16 +153,9 @@ def stage(source: Path, staging_parent: Path) -> tuple[Path, DiscoveredPlugin]:
         raise
 
 
-def discard(staged_root: Path) -> None:
-    """Remove a staged plugin that will not be installed, and its staging folder."""
-    for folder in (staged_root, *staged_root.parents):  # the nearest staging folder, and nothing else
-        if folder.name.startswith(".install-"):
-            shutil.rmtree(folder, ignore_errors=True)
-            return
-
-
 def move_into_place(staged_root: Path, target: Path, replace: bool) -> None:
-    """Move the staged plugin to `target` (replacing an old copy when asked); refused: nothing is left."""
+    """Move the staged plugin (`stage`'s folder) to `target`, replacing an old copy when asked; refused:
+    the staged folder is removed."""
     try:
         if target.exists():
             if not replace:
@@ -174,5 +167,6 @@ def move_into_place(staged_root: Path, target: Path, replace: bool) -> None:
             shutil.rmtree(old, ignore_errors=True)
         else:
             staged_root.rename(target)
-    finally:
-        discard(staged_root)  # moved: only an empty staging folder, if any, is left to remove
+    except BaseException:
+        shutil.rmtree(staged_root, ignore_errors=True)
+        raise

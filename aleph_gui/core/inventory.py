@@ -15,7 +15,7 @@ from aleph_gui.core.manifest.model import PluginManifest
 from aleph_gui.core.problems import Problem, has_errors
 from aleph_gui.core.registry import Conflict
 from aleph_gui.core.review import PermissionRow
-from aleph_gui.core.scope import RISK_ORDER, Permission, Scope
+from aleph_gui.core.scope import RISK_ORDER, Scope
 from aleph_gui.core.state import Grant, Identity
 
 
@@ -62,7 +62,6 @@ class PluginInfo:
     runnable: bool = False  # may its code run now (tools, hooks)
     runnable_reason: str = ""  # when not: why, in one sentence
     permissions: list[PermissionRow] = field(default_factory=list)  # requested + granted, with approval
-    requested_permissions: list[Permission] = field(default_factory=list)
     trust_folder: str | None = None  # a project folder the user must trust before it runs
     approval_note: str = ""  # e.g. "its code changed since you approved it on …"
 
@@ -85,7 +84,7 @@ class PluginInfo:
     @property
     def risk(self) -> str:
         """The highest risk of what it asks for, as contained on this machine (review.py)."""
-        asked = [r.permission for r in self.permissions if r.requested] or self.requested_permissions
+        asked = [r.permission for r in self.permissions if r.requested]
         return min((p.risk for p in asked), key=lambda r: RISK_ORDER[r], default="low")
 
     @property
@@ -118,8 +117,7 @@ class PluginInfo:
                 "granted_at": self.grant.granted_at if self.grant else None,
                 "needs_review": self.state == "needs_review",
                 "risk": self.risk,
-                "permissions": [r.permission.model_dump() for r in self.permissions if r.requested]
-                or [p.model_dump() for p in self.requested_permissions],
+                "permissions": [r.permission.model_dump() for r in self.permissions if r.requested],
                 "pending": [r.permission.model_dump() for r in self.waiting],
                 "rows": [r.to_json() for r in self.permissions],
             },

@@ -18,7 +18,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aleph_gui.core import events as ev
 from aleph_gui.core.audit import AuditTrail
@@ -39,9 +39,6 @@ from aleph_gui.core.scope import Scope, ScopeDiff
 from aleph_gui.core.skills import SkillEntry, collect_skills
 from aleph_gui.core.state import StateDB
 from aleph_gui.core.trace import TraceRecord
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -266,14 +263,15 @@ class ExtensionManager(PluginCalls):
         staged_root, found = await asyncio.to_thread(stage, source, target_parent)
         target = target_parent / found.id
         existing = self._slots.get(found.id)
-        replacing = existing is not None and any(
-            e.origin == "user" for e in [existing.found, *existing.shadowed])
+        user_copy = next((e for e in [existing.found, *existing.shadowed] if e.origin == "user"), None) \
+            if existing is not None else None
+        replacing = user_copy is not None
         if replacing and not replace:
             shutil.rmtree(staged_root, ignore_errors=True)
             raise InstallError(found.id, "a plugin with this id is already installed; use --replace")
-        if existing is not None and replacing:
+        if existing is not None and user_copy is not None:
             await self._life.unload(existing)
-            replaced = next(e for e in [existing.found, *existing.shadowed] if e.origin == "user").identity
+            replaced = user_copy.identity
             grant = self.state.grant(found.id, replaced)
             if grant is not None and not grant.review_reason and grant.identity.folder == replaced.folder:
                 # someone else's code must not run under the old approval

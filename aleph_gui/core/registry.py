@@ -51,9 +51,6 @@ class Disposables:
         for handle in reversed(list(self._handles)):
             handle()
 
-    def __len__(self) -> int:
-        return len(self._handles)
-
 # Kinds whose names must be unique across plugins (hooks share events by design).
 UNIQUE_KINDS = frozenset(CAPABILITY_TYPES) - {"hook"}
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aleph_gui.core.sandbox import SandboxStatus, sandbox_status
 from aleph_gui.core.sandbox.policy import refusal
-from aleph_gui.core.scope import RISK_ORDER, Permission, Scope, covers, home_folder, is_covered
+from aleph_gui.core.scope import RISK_ORDER, Permission, Scope, covers, home_folder
 
 
 class Enforcement(StrEnum):
@@ -118,17 +118,9 @@ def _row(kind: str, perm: Permission, requested: bool, approved: bool) -> Permis
     return PermissionRow(perm, requested, approved, how, sentence)
 
 
-def review_needed(requested: Scope, granted: Scope | None, *, preapproved: bool) -> bool:
-    """Builtin plugins are pre-approved; others need a grant covering what they request."""
-    if preapproved or not requested.needs_review():
-        return False
-    return not is_covered(granted, requested)
-
-
-def permission_rows(kind: str, requested: Scope, granted: Scope | None, *, preapproved: bool,
-                    requested_perms: list[Permission] | None = None) -> list[PermissionRow]:
+def permission_rows(kind: str, requested: Scope, granted: Scope | None, *, preapproved: bool) -> list[PermissionRow]:
     """Every requested permission plus the granted ones no longer asked for, highest risk first."""
-    asked = requested_perms if requested_perms is not None else requested.permissions()
+    asked = requested.permissions()
     asked_keys = {p.key for p in asked}
     granted_perms = {p.key: p for p in granted.permissions()} if granted is not None else {}
     rows = []

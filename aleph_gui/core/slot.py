@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 from aleph_gui.core.events import PluginLog
 from aleph_gui.core.inventory import DiscoveredPlugin, PluginInfo
 from aleph_gui.core.registry import PluginRegistry, Undo
-from aleph_gui.core.review import permission_rows, review_needed
-from aleph_gui.core.scope import Scope, ScopeDiff
+from aleph_gui.core.review import permission_rows
+from aleph_gui.core.scope import Scope, ScopeDiff, diff_scopes, is_covered
 from aleph_gui.core.state import Grant
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ class PluginSlot:
                     f"changes what enforces its permissions; {again}")
         if was.entry != now.entry:
             return f"its code entry changed from '{was.entry}' to '{now.entry}' since you approved it; {again}"
-        if review_needed(manifest.scope, grant.scope, preapproved=False):
+        if not is_covered(grant.scope, manifest.scope):
             return f"review its permissions first (aleph-ext grant {found.id})"
         return None
 
@@ -160,7 +160,6 @@ class PluginSlot:
         if self.trust_folder is not None and not self.trusted:
             return None
         if self.state == "needs_review" and self.found.manifest is not None:
-            from aleph_gui.core.scope import diff_scopes
 
             return diff_scopes(self.grant.scope if self.grant else None, self.found.manifest.scope)
         return None
@@ -170,8 +169,7 @@ class PluginSlot:
         found = self.found
         manifest = found.manifest
         if manifest is None or not found.valid:
-            first = next((p for p in found.problems if p.severity == "error"), None)
-            return _off("invalid", first.sentence() if first else "the manifest could not be read")
+            return _off("invalid", _invalid_reason(found))
         if self.enabled_flag is False:
             return _off("disabled", "turned off by you")
         if safe_mode and not self.preapproved:
@@ -203,15 +201,13 @@ class PluginSlot:
         found, decision = self.found, self.decision
         manifest = found.manifest
         requested = manifest.scope if manifest is not None else Scope()
-        perms = requested.permissions()
         info = PluginInfo(
             id=found.id, path=found.path, origin=found.origin, state=decision.state, state_reason=decision.reason,
             manifest=manifest, problems=list(self.broken.problems if self.broken else found.problems),
             format=found.format, grant=self.grant, runnable=decision.runnable,
             runnable_reason=decision.why_not if not decision.runnable else "",
             permissions=permission_rows(manifest.kind if manifest else "static", requested, self.grant.scope if self.grant else None,
-                                        preapproved=self.preapproved, requested_perms=perms),
-            requested_permissions=perms,
+                                        preapproved=self.preapproved),
             trust_folder=self.trust_folder if not self.trusted else None,
             approval_note=self.approval_note(),
         )
@@ -231,8 +227,7 @@ class PluginSlot:
         manifest = entry.manifest
         state, reason = "overridden", f"a {self.found.origin} plugin with the same id is active"
         if not entry.valid:
-            first = next((p for p in entry.problems if p.severity == "error"), None)
-            state, reason = "invalid", first.sentence() if first else "the manifest could not be read"
+            state, reason = "invalid", _invalid_reason(entry)
         return PluginInfo(id=entry.id, path=entry.path, origin=entry.origin, state=state, state_reason=reason,
                           manifest=manifest, problems=list(entry.problems), format=entry.format,
                           overridden_by=self.found.origin, runnable=False,
@@ -242,6 +237,11 @@ class PluginSlot:
         line = PluginLog(self.id, level=level, message=message)
         self.logs.append(line)
         return line
+
+
+def _invalid_reason(found: DiscoveredPlugin) -> str:
+    first = next((p for p in found.problems if p.severity == "error"), None)
+    return first.sentence() if first else "the manifest could not be read"
 
 
 def _off(state: str, reason: str) -> Decision:

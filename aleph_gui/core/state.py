@@ -167,11 +167,6 @@ class StateDB:
                 cur = self._conn.execute("DELETE FROM trusted_folders WHERE path=?", (folder,))
         return cur.rowcount > 0
 
-    def trusted_folders(self) -> list[tuple[str, float]]:
-        with self._lock:
-            return [(p, t) for p, t in self._conn.execute(
-                "SELECT path, trusted_at FROM trusted_folders ORDER BY path").fetchall()]
-
     def revoke(self, plugin_id: str, identity: Identity | None = None) -> bool:
         """Withdraw the approval of this plugin (and one recorded before identities were), or with no
         identity every approval under the id."""
