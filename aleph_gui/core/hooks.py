@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from time import perf_counter_ns
 from typing import Any
 
+from aleph_gui.core.errors import PLUGIN_TEXT_CAP, AlephError
 from aleph_gui.core.hook_chain import (
     EMPTY,
     NO_CHAIN,
@@ -101,6 +102,24 @@ class HookExecutor:
     def record(self, row: TraceRow) -> None:
         """Trace something that is not a handler call (a tool's own run) like one."""
         self.publish(FireResult("continue", {}, rows=[row]))
+
+    def record_run(self, started: float, kind: str, plugin_id: str, name: str, took_ns: int,
+                   error: BaseException | None, client: str) -> None:
+        """Trace a plugin's own run (a tool, a provider, a command): its time, and its error text capped."""
+        text = error.message[:PLUGIN_TEXT_CAP] if isinstance(error, AlephError) else ""
+        self.record((started, kind, plugin_id, name, "continue", took_ns, text, NO_KEYS, client))
+
+    async def traced_run(self, kind: str, plugin_id: str, name: str, client: str, work: Awaitable[Any]) -> tuple[Any, int]:
+        """Await `work` (the plugin's own run) and trace it, failed or not; returns (its answer, its time in ns)."""
+        started, t0 = time.time(), perf_counter_ns()
+        try:
+            answer = await work
+        except AlephError as exc:
+            self.record_run(started, kind, plugin_id, name, perf_counter_ns() - t0, exc, client)
+            raise
+        took = perf_counter_ns() - t0
+        self.record_run(started, kind, plugin_id, name, took, None, client)
+        return answer, took
 
     def recent(self, n: int = 100) -> list[TraceRecord]:
         return [TraceRecord.of(r) for r in list(self._ring)[-n:]] if n > 0 else []

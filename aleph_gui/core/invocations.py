@@ -9,12 +9,10 @@ here, and each run is traced like a tool's own run (event `cli`, `command`, `pro
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
-from time import perf_counter_ns
 from typing import Any
 
-from aleph_gui.core.errors import PLUGIN_TEXT_CAP, AlephError, PluginCallError, PluginNotRunnable
+from aleph_gui.core.errors import PluginCallError, PluginNotRunnable
 from aleph_gui.core.hooks import HookExecutor
 from aleph_gui.core.loader import LoadedPlugin
 from aleph_gui.core.manifest.model import Capability
@@ -63,14 +61,8 @@ async def invoke(version: LoadedPlugin, registry: PluginRegistry, hooks: HookExe
     if runtime is None or not hasattr(runtime.inner, "call_handler"):
         raise PluginNotRunnable(version.manifest.id, f"declares the {WORDS.get(kind, (kind,))[0]} '{name}' but has "
                                                      "no code that can run it")
-    started, t0 = time.time(), perf_counter_ns()
-    try:
-        answer = await runtime.inner.call_handler(kind, cap.name, payload)
-    except AlephError as exc:
-        hooks.record((started, kind, version.manifest.id, name, "continue", perf_counter_ns() - t0,
-                      exc.message[:PLUGIN_TEXT_CAP], (), client))
-        raise
-    hooks.record((started, kind, version.manifest.id, name, "continue", perf_counter_ns() - t0, "", (), client))
+    answer, _ = await hooks.traced_run(kind, version.manifest.id, name, client,
+                                       runtime.inner.call_handler(kind, cap.name, payload))
     return answer
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import Any
 
-from aleph_gui.core.errors import PLUGIN_TEXT_CAP, AlephError, PluginCallError, PluginNotRunnable
+from aleph_gui.core.errors import AlephError, PluginCallError, PluginNotRunnable
 from aleph_gui.core.hooks import FireResult, HookExecutor
 from aleph_gui.core.loader import LoadedPlugin, TrackedRuntime
 from aleph_gui.core.registry import PluginRegistry
@@ -97,15 +97,7 @@ async def call_tool(version: LoadedPlugin, registry: PluginRegistry, hooks: Hook
     cap = version.manifest.tool(tool)
     if cap is not None and cap.parameters:
         version.check_arguments(tool, cap.parameters, arguments)
-    started, t0 = time.time(), perf_counter_ns()
-    try:
-        result = await run(arguments)
-    except AlephError as exc:
-        hooks.record((started, TOOL_CALL, pid, tool, "continue", perf_counter_ns() - t0,
-                      exc.message[:PLUGIN_TEXT_CAP], (), client))
-        raise
-    took = perf_counter_ns() - t0
-    hooks.record((started, TOOL_CALL, pid, tool, "continue", took, "", (), client))
+    result, took = await hooks.traced_run(TOOL_CALL, pid, tool, client, run(arguments))
     if hooks.listens(AFTER):
         after = await fire(AFTER, {"plugin": pid, "tool_name": tool, "arguments": arguments, "result": result,
                                    "duration_ms": round(took / 1e6, 3)}, client=client)
@@ -127,8 +119,7 @@ async def _in_one_hop(version: LoadedPlugin, runtime: TrackedRuntime, hooks: Hoo
     if before is not None:
         hooks.publish(before)
     if started:
-        hooks.record((started, TOOL_CALL, pid, tool, "continue", took,
-                      error.message[:PLUGIN_TEXT_CAP] if isinstance(error, AlephError) else "", (), client))
+        hooks.record_run(started, TOOL_CALL, pid, tool, took, error, client)
     if after is not None:
         hooks.publish(after)
     if before is not None and before.decision == "block":
