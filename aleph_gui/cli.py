@@ -40,7 +40,6 @@ Every namespace also has args.command, args.home, args.project, args.no_builtin,
 from __future__ import annotations
 
 import gc
-import json
 import sys
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -196,18 +195,10 @@ def _port(text: str) -> int:
 # -- dispatch ----------------------------------------------------------------------------------
 
 
-def _say(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
-def _print_json(document: Any) -> None:
-    # Compact on purpose: json's C encoder only runs without `indent` (10x faster on big lists).
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from aleph_gui.cli_output import print_json, say
     from aleph_gui.core.manifest.detect import load_manifest_file
     from aleph_gui.core.problems import has_errors
 
@@ -216,24 +207,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     valid = result.manifest is not None and not has_errors(result.problems)
     plugin_id = result.manifest.id if result.manifest else result.fallback_id
     if args.json:
-        _print_json({"valid": valid, "path": str(path), "id": plugin_id, "format": result.format,
+        print_json({"valid": valid, "path": str(path), "id": plugin_id, "format": result.format,
                      "manifest_file": result.manifest_file,
                      "problems": [p.model_dump() for p in result.problems],
                      "manifest": result.manifest.model_dump(mode="json") if result.manifest else None})
     else:
         for problem in result.problems:
-            _say(f"{problem.severity}: {problem.sentence()}")
+            say(f"{problem.severity}: {problem.sentence()}")
         if valid:
-            _say(f"valid: {plugin_id} ({result.format}, {result.manifest_file})")
+            say(f"valid: {plugin_id} ({result.format}, {result.manifest_file})")
         else:
-            _say(f"invalid: {path}")
+            say(f"invalid: {path}")
     return 0 if valid else 1
 
 
 def cmd_inventory(args: argparse.Namespace) -> int:
     """Inventory commands with no host: a headless manager that runs no plugin code."""
-    import gc
-
     from aleph_gui import cli_runtime
 
     # Inventory commands are short-lived and allocate no cycles worth collecting; the cyclic
@@ -274,7 +263,7 @@ def cmd_mcp_serve(args: argparse.Namespace) -> int:
 
 
 INVENTORY = ("list", "show", "enable", "disable", "grant", "revoke", "config", "trust", "untrust", "log", "skills")
-COMMANDS = {"validate": cmd_validate, "serve": cmd_serve, "host": cmd_host, "claude": cmd_claude,
+COMMANDS = {"validate": cmd_validate, "serve": cmd_serve, "host": cmd_host,
             **{name: cmd_inventory for name in INVENTORY}}
 
 

@@ -93,22 +93,11 @@ def fire_on_host(args: argparse.Namespace, event: str, data: dict[str, Any]) -> 
 def fire_in_process(args: argparse.Namespace, event: str, data: dict[str, Any]) -> dict[str, Any]:
     import asyncio
 
-    from aleph_gui.core.manager import ExtensionManager
-    from aleph_gui.core.paths import Locations
-    from aleph_gui.host.operations import OPERATIONS
+    from aleph_gui import cli_runtime
 
-    async def fire() -> dict[str, Any]:
-        locations = Locations.from_args(args.home, args.project, no_builtin=args.no_builtin)
-        manager = ExtensionManager(locations, safe_mode=args.safe_mode)
-        await manager.start()
-        try:
-            result: dict[str, Any] = await OPERATIONS["fire"].handler(manager, {"event": event, "data": data},
-                                                                      HOOK_CLIENT)
-            return result
-        finally:
-            await manager.stop()
-
-    return asyncio.run(fire())
+    result: dict[str, Any] = asyncio.run(cli_runtime.run_operation(args, "fire", {"event": event, "data": data},
+                                                                   client=HOOK_CLIENT))
+    return result
 
 
 # -- claude install / uninstall ------------------------------------------------------------------------------

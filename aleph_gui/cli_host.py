@@ -198,8 +198,5 @@ def host_status(args: argparse.Namespace) -> int:
         with client:
             status = client.call("host.status", {})
     except HostUnavailable as exc:
-        if args.json:
-            cli_output.print_json({"error": str(exc)})
-        say(f"aleph-ext: {exc}")
-        return 1
+        return cli_output.present_failure(args, cli_output.Failure(str(exc)))
     return cli_output.host_status(args, status)

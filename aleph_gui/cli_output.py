@@ -134,10 +134,15 @@ def _list(args: argparse.Namespace, result: dict[str, Any]) -> int:
         problems = len(p["problems"]) + len(p["conflicts"])
         rows.append((p["id"], p["name"], p["version"], p["kind"], p["format"] or "-", p["origin"], p["state"],
                      str(problems) if problems else ""))
+    print_table(rows)
+    return 0
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    """Columns padded to their widest cell; the first row is the header."""
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    return 0
 
 
 def problem_sentence(problem: dict[str, Any]) -> str:
@@ -288,10 +293,7 @@ def _service(args: argparse.Namespace, result: dict[str, Any]) -> int:
     if not services:
         say(f"{args.id} declares no services" if args.id else "no plugin declares a service")
         return 0
-    rows = [("PLUGIN", "NAME", "STATE")] + [(s["plugin"], s["name"], s["state"]) for s in services]
-    widths = [max(len(r[c]) for r in rows) for c in range(3)]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print_table([("PLUGIN", "NAME", "STATE")] + [(s["plugin"], s["name"], s["state"]) for s in services])
     return 0
 
 

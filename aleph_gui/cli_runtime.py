@@ -27,8 +27,9 @@ def _locations(args: argparse.Namespace) -> Locations:
     return Locations.from_args(args.home, args.project, no_builtin=args.no_builtin)
 
 
-async def run_operation(args: argparse.Namespace, method: str, params: dict[str, Any]) -> Any:
-    """Run one operation of the host's table in-process; raises Failure for its errors."""
+async def run_operation(args: argparse.Namespace, method: str, params: dict[str, Any],
+                        client: str = CLIENT) -> Any:
+    """Run one operation of the host's table in-process (for `client`); raises Failure for its errors."""
     op = OPERATIONS[method]
     manager = ExtensionManager(_locations(args), safe_mode=args.safe_mode, load=op.uses == "plugins")
     try:
@@ -36,7 +37,7 @@ async def run_operation(args: argparse.Namespace, method: str, params: dict[str,
             await manager.start()
         elif op.uses == "inventory":
             await manager.rescan()
-        return await op.handler(manager, params, CLIENT)
+        return await op.handler(manager, params, client)
     except AlephError as exc:
         raise Failure(str(exc), type(exc).__name__) from None
     finally:
