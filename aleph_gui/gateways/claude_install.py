@@ -174,9 +174,13 @@ class InstallReport:
                 "files": [f.to_json() for f in self.files]}
 
 
-def _run(operation: str, scope: str, home: Path, project: Path, command: list[str], dry_run: bool) -> InstallReport:
+def _plan(operation: str, scope: str, home: Path, project: Path, command: list[str]) -> list[FileChange]:
     planner = plan_install if operation == "install" else plan_uninstall
-    changes = [planner(t, command) for t in targets(scope, home, project)]  # every file checked before any write
+    return [planner(t, command) for t in targets(scope, home, project)]
+
+
+def _run(operation: str, scope: str, home: Path, project: Path, command: list[str], dry_run: bool) -> InstallReport:
+    changes = _plan(operation, scope, home, project, command)  # every file checked before any write
     if not dry_run:
         for change in changes:
             apply(change)
@@ -217,10 +221,13 @@ def _command_line(operation: str, scope: str | None, desktop: bool, dry_run: boo
     out = out or sys.stdout
     home, folder = Path.home(), Path(project or ".").expanduser().absolute()
     command = aleph_ext_command(aleph_home)
-    scopes = selected_scopes(scope, desktop)
-    for s in scopes:  # refuse before writing anything when any file is malformed or in the way
-        _run(operation, s, home, folder, command, dry_run=True)
-    reports = [_run(operation, s, home, folder, command, dry_run) for s in scopes]
+    # every file of every scope planned (a malformed one refused) before anything is written
+    plans = [(s, _plan(operation, s, home, folder, command)) for s in selected_scopes(scope, desktop)]
+    if not dry_run:
+        for _, changes in plans:
+            for change in changes:
+                apply(change)
+    reports = [InstallReport(s, operation, dry_run, changes) for s, changes in plans]
     if as_json:
         out.write(json.dumps([r.to_json() for r in reports], indent=2) + "\n")
     else:

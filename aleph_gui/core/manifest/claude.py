@@ -9,6 +9,7 @@ the manifest model derives `shell=True` from them (`requested.py`), so such a pl
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,30 +85,28 @@ def _components(folder: Path, plugin_id: str, extra_dirs: dict[str, list[str]],
     return caps
 
 
-def _hooks_from_file(folder: Path, rel: str, problems: list[Problem], *, required: bool) -> list[Capability]:
+def _caps_from_file(folder: Path, rel: str, problems: list[Problem], what: str,
+                    parse: Callable[[Any, str, list[Problem]], list[Capability]], *, required: bool) -> list[Capability]:
+    """The capabilities a JSON file beside the manifest declares (`what`: the file's name in a problem)."""
     path = folder / rel
     if not path.is_file():
         if required:
-            problems.append(error(rel, "", "the hooks file named in the manifest does not exist"))
+            problems.append(error(rel, "", f"the {what} named in the manifest does not exist"))
         return []
     data, unreadable = read_json(path, rel)
     if unreadable:
         problems.extend(unreadable)
         return []
-    return parse_hooks_object(data, rel, problems, wrapped=True)
+    return parse(data, rel, problems)
+
+
+def _hooks_from_file(folder: Path, rel: str, problems: list[Problem], *, required: bool) -> list[Capability]:
+    return _caps_from_file(folder, rel, problems, "hooks file",
+                           lambda data, f, p: parse_hooks_object(data, f, p, wrapped=True), required=required)
 
 
 def _mcp_from_file(folder: Path, rel: str, problems: list[Problem], *, required: bool) -> list[Capability]:
-    path = folder / rel
-    if not path.is_file():
-        if required:
-            problems.append(error(rel, "", "the MCP servers file named in the manifest does not exist"))
-        return []
-    data, unreadable = read_json(path, rel)
-    if unreadable:
-        problems.extend(unreadable)
-        return []
-    return parse_mcp_object(data, rel, problems)
+    return _caps_from_file(folder, rel, problems, "MCP servers file", parse_mcp_object, required=required)
 
 
 def _build(folder: Path, *, plugin_id: str, name: str, fmt: str, manifest_file: str, kind: str,
