@@ -297,6 +297,8 @@ class Lifecycle:
             before, after = slot.settle(safe_mode=self.safe_mode)
             if before.state != after.state:
                 self.emit_state(slot, before)
+            elif before != after:  # the same state for another reason (a trusted folder, say): shown anew
+                self.emit(ev.PluginChanged(slot.id, version=slot.found.manifest.version if slot.found.manifest else ""))
             await self.sync(slot)
 
     def emit_state(self, slot: PluginSlot, before: Decision) -> None:

@@ -153,10 +153,6 @@ class WindowActions:
             self.message_bar.show_message(
                 f"{target} is trusted: its plugins run once you approve what they ask for." if trusted else
                 f"{target} is no longer trusted: its plugins stopped.", error=False)
-        # a plugin whose state stays "needs review" changes no state, yet its reason and trust did
-        self.model.sync(self.manager.plugins())
-        self._after_plugins_changed()
-        self._refresh_details()
 
     def show_trust_details(self, folder: str) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.Information, "Trust this project folder?",
